@@ -1,0 +1,19 @@
+"""tagseg: weakly-supervised video semantic segmentation from tags.
+
+    snakemake --cores 8 results/synthcity/metrics.json
+    snakemake --profile profiles/slurm results/cityscapes/metrics.json
+"""
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/dataset.smk"

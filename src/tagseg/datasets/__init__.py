@@ -1,0 +1,1 @@
+"""Datasets: one manifest format for every dataset, adapters that produce it, image readers."""

@@ -1,0 +1,56 @@
+"""Image reading with errors that name the file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+class ImageError(ValueError):
+    """A frame or label image is missing, unreadable or of the wrong shape."""
+
+
+def read_rgb(path: str | os.PathLike, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a colour image as (H, W, 3) uint8 RGB.
+
+    ``size`` is the working (height, width); the image is resized with area interpolation
+    when it differs. Missing or corrupt files raise :class:`ImageError` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: frame not found")
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ImageError(f"{path}: unreadable or corrupt image")
+    img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if size is not None and img.shape[:2] != tuple(size):
+        img = cv2.resize(img, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return img
+
+
+def read_label(path: str | os.PathLike) -> np.ndarray:
+    """Read a single-channel label image (e.g. ``*_gtFine_labelIds.png``) as (H, W) uint8."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: label image not found")
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ImageError(f"{path}: unreadable or corrupt label image")
+    if img.ndim != 2:
+        raise ImageError(f"{path}: label image must have one channel, found shape {img.shape}")
+    return img.astype(np.uint8)
+
+
+def write_png(path: str | os.PathLike, img: np.ndarray) -> None:
+    """Write (H, W) labels or (H, W, 3) RGB uint8 as PNG, atomically."""
+    from .h5io import atomic_path
+
+    arr = np.asarray(img)
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
+    with atomic_path(path, suffix=".tmp.png") as tmp:
+        if not cv2.imwrite(str(tmp), arr):
+            raise ImageError(f"{path}: could not write PNG")

@@ -1,0 +1,1 @@
+"""Networks: VGG-16 backbone, CAM classifier, two-stream segmentation network."""

@@ -1,0 +1,36 @@
+"""Shared fixtures: tiny Cityscapes-layout trees written by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+
+def write_fake_cityscapes(root: Path, splits=("train", "val"), per_split=2, size=(16, 32),
+                          frames=30, annotated=19) -> Path:
+    """Write a minimal Cityscapes tree: random frames, labelIds with road/sky/car stripes."""
+    rng = np.random.default_rng(0)
+    h, w = size
+    for split in splits:
+        city = f"town{split}"
+        for seq in range(per_split):
+            for f in range(frames):
+                p = root / "leftImg8bit_sequence" / split / city / f"{city}_{seq:06d}_{f:06d}_leftImg8bit.png"
+                p.parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(p), rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+            lab = np.full((h, w), 7, np.uint8)  # road
+            lab[: h // 2] = 23  # sky
+            lab[h // 2:, : w // 4] = 26  # car
+            lab[0, 0] = 0  # one unlabeled pixel
+            g = root / "gtFine" / split / city / f"{city}_{seq:06d}_{annotated:06d}_gtFine_labelIds.png"
+            g.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(g), lab)
+    return root
+
+
+@pytest.fixture
+def fake_cityscapes(tmp_path: Path) -> Path:
+    return write_fake_cityscapes(tmp_path / "cs")

@@ -1,0 +1,12 @@
+"""Rule `synthesize`: render the embedded synthcity dataset into {root}."""
+
+from pathlib import Path
+
+from tagseg.datasets import synthcity
+from tagseg.logs import configure
+
+configure(snakemake.log[0])
+root = Path(snakemake.wildcards.root)
+if root.is_dir() and not any(root.iterdir()):
+    root.rmdir()  # Snakemake pre-creates the output's folder; the renderer renames into place
+synthcity.render(root, **snakemake.params.synth)
