@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from . import metrics
+
 
 def _synth(args: argparse.Namespace) -> int:
     from .datasets import synthcity
@@ -39,16 +41,6 @@ def _manifest(args: argparse.Namespace) -> int:
     m.save(args.out)
     counts = {s: len(m.split(s)) for s in m.shards}
     print(yaml.safe_dump({"dataset": m.dataset, "size": list(m.size), "snippets": counts}))
-    return 0
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from .h5io import write_json
-    from .metrics import evaluate_folder
-
-    result = evaluate_folder(args.gt_root, args.split, args.pred)
-    write_json(args.out, result)
-    print(f"mIoU {result['miou']:.4f} over {result['images']} images -> {args.out}")
     return 0
 
 
@@ -81,12 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.set_defaults(func=_manifest)
 
-    s = sub.add_parser("evaluate", help="evaluate labelId PNG predictions against gtFine")
-    s.add_argument("--gt-root", required=True, help="folder holding gtFine/")
-    s.add_argument("--split", default="val")
-    s.add_argument("--pred", required=True, help="folder of *{city}_{seq}_{frame}*.png labelId predictions")
-    s.add_argument("--out", required=True, help="metrics JSON to write")
-    s.set_defaults(func=_evaluate)
+    metrics.add_cli(sub)
 
     s = sub.add_parser("inspect", help="print the groups, datasets and attributes of HDF5 artifacts")
     s.add_argument("files", nargs="+")
