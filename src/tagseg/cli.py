@@ -36,7 +36,7 @@ def _manifest(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.dataset not in config["datasets"]:
-        raise SystemExit(f"unknown dataset {args.dataset!r}: not under 'datasets' in {args.config}")
+        raise ValueError(f"unknown dataset {args.dataset!r}: not under 'datasets' in {args.config}")
     m = build_manifest(args.dataset, config["datasets"][args.dataset])
     m.save(args.out)
     counts = {s: len(m.split(s)) for s in m.shards}

@@ -41,6 +41,8 @@ def read_label(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(f"{path}: unreadable or corrupt label image")
     if img.ndim != 2:
         raise ImageError(f"{path}: label image must have one channel, found shape {img.shape}")
+    if img.dtype != np.uint8 and img.size and int(img.max()) > 255:
+        raise ImageError(f"{path}: label ids above 255 (max {int(img.max())}); expected 8-bit labelIds")
     return img.astype(np.uint8)
 
 
