@@ -24,7 +24,7 @@ def _synth(args: argparse.Namespace) -> int:
         train_snippets=args.train_snippets, val_snippets=args.val_snippets,
         iconic_per_class=args.iconic_per_class,
     )
-    print(json.dumps({k: v for k, v in info.items() if k != "class_frequencies"}, indent=2))
+    print(json.dumps({k: v for k, v in info.items() if k not in ("class_frequencies", "snippets")}, indent=2))
     return 0
 
 

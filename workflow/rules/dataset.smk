@@ -16,7 +16,7 @@ rule synthesize:
         synth=lambda w: dataset_cfg(synth_dataset(w)).get("synth", {}),
     log:
         "logs/synthesize/{root}.log",
-    threads: 1
+    threads: lambda w: dataset_cfg(synth_dataset(w)).get("synth", {}).get("workers", 1)
     resources:
         mem_mb=2000,
         runtime=30,

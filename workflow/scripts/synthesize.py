@@ -5,8 +5,9 @@ from pathlib import Path
 from tagseg.datasets import synthcity
 from tagseg.logs import configure
 
-configure(snakemake.log[0])
-root = Path(snakemake.wildcards.root)
-if root.is_dir() and not any(root.iterdir()):
-    root.rmdir()  # Snakemake pre-creates the output's folder; the renderer renames into place
-synthcity.render(root, **snakemake.params.synth)
+if __name__ == "__main__":  # the renderer's worker processes re-import this file
+    configure(snakemake.log[0])
+    root = Path(snakemake.wildcards.root)
+    if root.is_dir() and not any(root.iterdir()):
+        root.rmdir()  # Snakemake pre-creates the output's folder; the renderer renames into place
+    synthcity.render(root, **snakemake.params.synth)
