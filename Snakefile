@@ -4,12 +4,14 @@
     snakemake --profile profiles/slurm results/cityscapes/metrics.json
 """
 
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 validate(config, "config/schema.yaml")
@@ -17,3 +19,7 @@ validate(config, "config/schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/flow.smk"
+include: "workflow/rules/heatmaps.smk"
+include: "workflow/rules/pseudolabels.smk"
+include: "workflow/rules/retrieval.smk"

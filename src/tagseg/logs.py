@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def configure(log_file: str | os.PathLike | None = None, level: int = logging.INFO) -> logging.Logger:
-    """Log to stderr and, when given, to ``log_file`` (the rule's ``log:``); returns the 'tagseg' logger."""
+    """Log to stderr and, when given, to ``log_file`` (the rule's ``log:``); returns the 'tagseg' logger.
+
+    Also turns SIGTERM (what Snakemake and Slurm send to cancel a job) into ``SystemExit`` so
+    that the atomic writers in :mod:`tagseg.h5io` remove their temporary files on the way out.
+    """
+    signal.signal(signal.SIGTERM, _terminate)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from tagseg.frames import needed_offsets
+
 
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
@@ -45,3 +47,61 @@ def dataset_inputs(wildcards):
 
 def manifest_path(wildcards):
     return f"results/{wildcards.dataset}/manifest.json"
+
+
+# ---- synthcity (dataset.smk) ----
+def synth_dataset(wildcards):
+    """Name of the synthcity dataset whose root is ``wildcards.root``."""
+    for name, cfg in config["datasets"].items():
+        if cfg["kind"] == "synthcity" and cfg["root"] == wildcards.root:
+            return name
+    raise ValueError(f"no synthcity dataset in config has root {wildcards.root!r}")
+
+
+# ---- flow (flow.smk) ----
+def flow_gpu():
+    """1 when the torch backend may run on CUDA (config `device` not cpu), else 0."""
+    return int(config["flow"]["backend"] == "torch" and config["device"] != "cpu")
+
+
+# ---- web video retrieval (retrieval.smk) ----
+wildcard_constraints:
+    cls="[a-z_]+",
+
+
+def retrieval_cfg():
+    try:
+        return config["retrieval"]
+    except KeyError:
+        raise ValueError("no 'retrieval' section in the config: add one (see config/config.yaml)")
+
+
+def retrieval_catalogue(wildcards):
+    """The rendered web catalogue when the index backend reads a synthcity root's web/ folder."""
+    cfg, ds = retrieval_cfg(), dataset_cfg(wildcards.dataset)
+    if cfg["backend"] == "index" and not cfg.get("index") and ds["kind"] == "synthcity":
+        return [f"{ds['root']}/web/truth.json"]
+    return []
+
+
+def retrieval_checkpoint(wildcards):
+    """The classifiers checkpoint when `retrieval.scorer` is 'classifiers'."""
+    if retrieval_cfg()["scorer"] == "classifiers":
+        return {"checkpoint": f"results/{wildcards.dataset}/classifiers/model.pt"}
+    return {}
+
+
+def retrieval_truth(wildcards):
+    ds = dataset_cfg(wildcards.dataset)
+    if ds["kind"] != "synthcity":
+        raise ValueError(
+            f"results/{wildcards.dataset}/retrieval/quality.json needs rendered truth: dataset "
+            f"{wildcards.dataset!r} is of kind {ds['kind']!r}, only synthcity has it"
+        )
+    return f"{ds['root']}/web/truth.json"
+
+
+def retrieval_class_files(stage, ext="json"):
+    return lambda w: [
+        f"results/{w.dataset}/retrieval/{stage}/{c}.{ext}" for c in retrieval_cfg()["classes"]
+    ]

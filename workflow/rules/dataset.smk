@@ -1,25 +1,21 @@
 """Datasets: render the embedded synthcity dataset; write the manifest every stage reads."""
 
 
-def synth_dataset(wildcards):
-    """Name of the synthcity dataset whose root is ``wildcards.root``."""
-    for name, cfg in config["datasets"].items():
-        if cfg["kind"] == "synthcity" and cfg["root"] == wildcards.root:
-            return name
-    raise ValueError(f"no synthcity dataset in config has root {wildcards.root!r}")
-
-
 rule synthesize:
     output:
         "{root}/synthcity.json",
     params:
         synth=lambda w: dataset_cfg(synth_dataset(w)).get("synth", {}),
     log:
-        "logs/synthesize/{root}.log",
+        "{root}.synthesize.log",
+    benchmark:
+        "{root}.synthesize.tsv"
     threads: lambda w: dataset_cfg(synth_dataset(w)).get("synth", {}).get("workers", 1)
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../../envs/tagseg.yaml"
     script:
         "../scripts/synthesize.py"
 
@@ -39,5 +35,7 @@ rule manifest:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/tagseg.yaml"
     script:
         "../scripts/manifest.py"

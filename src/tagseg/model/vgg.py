@@ -3,6 +3,8 @@
 ``features.{i}.weight`` / ``classifier.{0,3,6}.weight`` match ``torchvision.models.vgg16``, so
 the official ``vgg16-397923af.pth`` loads with :func:`load_imagenet_weights` at width 1.0.
 A ``width`` multiplier scales every conv's channels (1.0 = the paper; e.g. 0.125 for CPU runs).
+``batch_norm=True`` gives torchvision's ``vgg16_bn`` layout (conv, BatchNorm, ReLU), for
+backbones trained from scratch.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ CFG_D: tuple[int | str, ...] = (
     64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M",
 )
 CONV5_3_INDEX = 28
-"""Index in ``features`` of conv5_3's ReLU output (before the last pool)."""
+"""Index in ``features`` of conv5_3's ReLU output (before the last pool); 42 with BatchNorm."""
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -30,10 +32,13 @@ def scaled(channels: int, width: float) -> int:
     return max(8, int(round(channels * width)))
 
 
-def make_features(width: float = 1.0, in_channels: int = 3, pool5: bool = True) -> nn.Sequential:
+def make_features(
+    width: float = 1.0, in_channels: int = 3, pool5: bool = True, batch_norm: bool = False
+) -> nn.Sequential:
     """VGG-16 conv layers as ``nn.Sequential`` with torchvision's indices.
 
     Input (B, in_channels, H, W); output (B, scaled(512), H/32, W/32) with ``pool5``, else H/16.
+    ``batch_norm`` inserts ``BatchNorm2d`` after every conv (torchvision ``vgg16_bn`` indices).
     """
     layers: list[nn.Module] = []
     c = in_channels
@@ -43,9 +48,31 @@ def make_features(width: float = 1.0, in_channels: int = 3, pool5: bool = True) 
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
         else:
             out = scaled(int(v), width)
-            layers += [nn.Conv2d(c, out, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            layers.append(nn.Conv2d(c, out, kernel_size=3, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(out))
+            layers.append(nn.ReLU(inplace=True))
             c = out
     return nn.Sequential(*layers)
+
+
+def init_weights(module: nn.Module) -> None:
+    """torchvision's VGG initialisation, for training from scratch.
+
+    Conv: Kaiming normal (fan_out, ReLU), zero bias; BatchNorm: weight 1, bias 0;
+    Linear: normal(0, 0.01), zero bias.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.01)
+            nn.init.zeros_(m.bias)
 
 
 def feature_channels(width: float) -> int:
@@ -59,10 +86,10 @@ class VGG16(nn.Module):
     Input (B, 3, 224, 224) normalised with ImageNet mean/std; output (B, num_classes) logits.
     """
 
-    def __init__(self, width: float = 1.0, num_classes: int = 1000) -> None:
+    def __init__(self, width: float = 1.0, num_classes: int = 1000, batch_norm: bool = False) -> None:
         super().__init__()
         self.width = width
-        self.features = make_features(width)
+        self.features = make_features(width, batch_norm=batch_norm)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         c = feature_channels(width)
         fc = scaled(4096, width)
@@ -144,20 +171,32 @@ def check_and_load(
 
 
 def load_imagenet_weights(
-    vgg: VGG16, path: str | os.PathLike | None = None, allow_download: bool = False
+    vgg: VGG16,
+    path: str | os.PathLike | None = None,
+    allow_download: bool = False,
+    url: str = IMAGENET_URL,
+    model_dir: str | os.PathLike | None = None,
 ) -> None:
-    """Load torchvision's ImageNet VGG-16 weights into ``vgg`` (width 1.0 only).
+    """Load torchvision's ImageNet VGG-16 weights into ``vgg``.
 
-    From ``path`` when given; otherwise, only if ``allow_download``, via
-    ``torch.hub.load_state_dict_from_url`` (cached in torch's hub dir).
+    From ``path`` when given (any file whose keys and shapes fit ``vgg``; the official one is
+    width 1.0); otherwise, only if ``allow_download``, from ``url`` via
+    ``torch.hub.load_state_dict_from_url`` (cached in ``model_dir`` or torch's hub dir; the
+    official file is width 1.0 only). Mismatching keys or shapes raise :class:`WeightsError`.
     """
-    if vgg.width != 1.0:
-        raise WeightsError(f"ImageNet weights need width 1.0, network has width {vgg.width}")
     if path is not None:
         state, source = load_state(path), str(path)
     elif allow_download:
-        state = torch.hub.load_state_dict_from_url(IMAGENET_URL, map_location="cpu")
-        source = IMAGENET_URL
+        if url == IMAGENET_URL and vgg.width != 1.0:
+            raise WeightsError(f"ImageNet weights need width 1.0, network has width {vgg.width}")
+        try:
+            state = torch.hub.load_state_dict_from_url(
+                url, model_dir=None if model_dir is None else str(model_dir),
+                map_location="cpu", progress=False, check_hash=False, weights_only=True,
+            )
+        except Exception as e:  # noqa: BLE001 - urllib/HTTP/pickle errors
+            raise WeightsError(f"{url}: cannot download weights: {e}") from e
+        source = url
     else:
         raise WeightsError(
             "no ImageNet weights: set a local path (heatmaps.imagenet_weights) or allow downloads"

@@ -1,0 +1,83 @@
+"""Heatmap throughput: frames/s of the multi-scale CAM heatmaps at 512x256.
+
+For each width (slim = config default, full = 1.0 = VGG-16), precision (fp32, bf16
+autocast) and device (CPU; CUDA when present) it times ``multiscale_heatmaps`` on a batch
+of random frames with the config's scales and prints one TSV row per setting:
+
+    python bench/heatmaps.py                     # short default run
+    python bench/heatmaps.py --frames 8 --repeats 3 --widths 0.25 0.5 1.0
+
+Weights are random (speed does not depend on them); 19 classes as in Cityscapes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from tagseg.classes import CLASS_NAMES
+from tagseg.heatmaps.cam import CAMNet
+from tagseg.heatmaps.model import HeatmapModel
+from tagseg.heatmaps.multiscale import multiscale_heatmaps
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def bench(width: float, batch_norm: bool, device: torch.device, precision: str, frames: int,
+          repeats: int, size: tuple[int, int], scales: list[float]) -> float:
+    """Frames per second (best of ``repeats`` after one warm-up)."""
+    cam = CAMNet(len(CLASS_NAMES), width=width, batch_norm=batch_norm).eval()
+    model = HeatmapModel(CLASS_NAMES, {c: "cam" for c in CLASS_NAMES}, cam, CLASS_NAMES).to(device)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (frames, size[0], size[1], 3), dtype=np.uint8)
+    # warm-up at the timed shapes (oneDNN / cuDNN pick kernels per shape on the first call)
+    multiscale_heatmaps(model, x[:1], scales, device=device, precision=precision)
+    best = float("inf")
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        multiscale_heatmaps(model, x, scales, device=device, precision=precision)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return frames / best
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["heatmaps"]
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--widths", type=float, nargs="+", default=[float(cfg["cam"]["width"]), 1.0])
+    p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    p.add_argument("--frames", type=int, default=1, help="frames per timed batch")
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--size", type=int, nargs=2, default=[256, 512], metavar=("H", "W"))
+    p.add_argument("--scales", type=float, nargs="+", default=[float(s) for s in cfg["scales"]])
+    p.add_argument("--threads", type=int, default=int(cfg.get("threads", 2)))
+    p.add_argument("--cpu-only", action="store_true")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    devices = [torch.device("cpu")]
+    if torch.cuda.is_available() and not a.cpu_only:
+        devices.append(torch.device("cuda"))
+    bn = bool(cfg["cam"]["batch_norm"])
+    print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{a.threads} CPU threads, frames {a.size[1]}x{a.size[0]}, scales {a.scales}, "
+          f"batch {a.frames}, best of {a.repeats}")
+    print("device\twidth\tprecision\tframes_per_s")
+    for dev in devices:
+        for w in a.widths:
+            for prec in a.precisions:
+                fps = bench(w, bn, dev, prec, a.frames, a.repeats, tuple(a.size), a.scales)
+                print(f"{dev.type}\t{w}\t{prec}\t{fps:.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""The heatmap model: one head per class of the class table, and its checkpoint.
+
+Heads (config ``heatmaps.heads``, per class group ``foreground`` = Cityscapes 'things' and
+``background`` = 'stuff'):
+
+- ``cam``: the CAM classifier trained on ``iconic/{class_name}/`` (:mod:`.cam`);
+- ``imagenet``: fully convolutional ImageNet VGG-16, max over mapped ImageNet classes;
+- ``auto``: ``imagenet`` when ImageNet weights are available (``heatmaps.imagenet.weights``
+  set, or ``allow_download``) and the class has a mapping, else ``cam``.
+
+A class whose head is ``cam`` but has no iconic folder gets head ``none`` (all-zero maps and
+scores) when no snippet is tagged with it; when a snippet is, that is an error naming the
+class, the folder and the config key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import classes as cs
+from ..h5io import atomic_path
+from ..model.vgg import IMAGENET_URL, WeightsError
+from . import imagenet as imagenet_mod
+from .cam import CAMNet
+from .iconic import EXTENSIONS, IconicError, class_folder
+
+log = logging.getLogger("tagseg.heatmaps")
+
+FORMAT = "tagseg-classifiers/1"
+HEADS = ("cam", "imagenet", "none")
+
+
+class ClassHeadError(ValueError):
+    """A tagged class has no way to get a heatmap (no iconic images, no ImageNet mapping)."""
+
+
+def imagenet_available(cfg: Mapping[str, Any]) -> bool:
+    im = cfg.get("imagenet", {}) or {}
+    return bool(im.get("weights")) or bool(im.get("allow_download"))
+
+
+def resolve_heads(
+    class_names: Sequence[str],
+    tagged: Mapping[str, str],
+    cfg: Mapping[str, Any],
+    iconic_root: str | os.PathLike | None,
+) -> dict[str, str]:
+    """Head ('cam', 'imagenet' or 'none') of every class in ``class_names``.
+
+    ``tagged`` maps each class that occurs in some snippet's tags to one such snippet id
+    (for error messages). Raises :class:`ClassHeadError` / :class:`IconicError` /
+    :class:`WeightsError` naming the class, folder or config key.
+    """
+    heads_cfg = cfg.get("heads", {})
+    mapping = (cfg.get("imagenet", {}) or {}).get("classes", {}) or {}
+    have_imagenet = imagenet_available(cfg)
+    out: dict[str, str] = {}
+    for name in class_names:
+        group = "foreground" if name in cs.FOREGROUND else "background"
+        head = heads_cfg.get(group, "cam")
+        if head == "auto":
+            head = "imagenet" if have_imagenet and mapping.get(name) else "cam"
+        if head == "imagenet":
+            if not have_imagenet:
+                raise WeightsError(
+                    f"class {name!r}: heatmaps.heads.{group} is 'imagenet' but no ImageNet weights "
+                    "are available (set heatmaps.imagenet.weights or heatmaps.imagenet.allow_download)"
+                )
+            if not mapping.get(name):
+                raise ClassHeadError(
+                    f"class {name!r}: heatmaps.heads.{group} is 'imagenet' but the class has no "
+                    "ImageNet classes under config key heatmaps.imagenet.classes"
+                )
+        elif head == "cam":
+            folder = None if iconic_root is None else class_folder(iconic_root, name)
+            if folder is not None and folder.is_dir():
+                if not any(p.suffix.lower() in EXTENSIONS for p in folder.iterdir()):
+                    raise IconicError(
+                        f"class {name!r}: iconic folder {folder} holds no images "
+                        f"({', '.join(EXTENSIONS)})"
+                    )
+            elif name in tagged:
+                where = "no iconic image folder is set" if folder is None else (
+                    f"iconic folder {folder} does not exist")
+                raise ClassHeadError(
+                    f"class {name!r} (in the tags of snippet {tagged[name]}): {where}, and it has no "
+                    "ImageNet mapping in use (heatmaps.imagenet.classes with ImageNet weights); "
+                    "add iconic images or a mapping"
+                )
+            else:
+                log.warning("class %r: no iconic images and in no snippet's tags: heatmaps are zero",
+                            name)
+                head = "none"
+        else:
+            raise ClassHeadError(f"heatmaps.heads.{group}: unknown head {head!r} (auto, cam, imagenet)")
+        out[name] = head
+    return out
+
+
+def tagged_classes(snippets: Iterable[Any]) -> dict[str, str]:
+    """class name -> id of the first snippet tagged with it."""
+    out: dict[str, str] = {}
+    for s in snippets:
+        for t in s.tags:
+            out.setdefault(t, s.id)
+    return out
+
+
+class HeatmapModel(nn.Module):
+    """Per-class maps and scores for the whole class table.
+
+    ``maps(x, size)``: x (B, 3, h, w) normalised -> scores (B, C) in [0, 1] and maps
+    (B, C, H, W) >= 0 (ReLU'd CAMs; ImageNet probabilities), bilinearly resized to ``size``;
+    classes with head 'none' are zero.
+    """
+
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        heads: Mapping[str, str],
+        cam: CAMNet | None,
+        cam_classes: Sequence[str],
+        score: str = "softmax",
+        imagenet: imagenet_mod.ImageNetHeatmaps | None = None,
+        imagenet_classes: Mapping[str, Sequence[int]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.class_names = list(class_names)
+        self.heads = dict(heads)
+        self.cam = cam
+        self.cam_classes = list(cam_classes)
+        self.score = score
+        self.imagenet = imagenet
+        self.imagenet_classes = dict(imagenet_classes or {})
+        self._cam_idx = [self.class_names.index(c) for c in self.cam_classes]
+        self._im_names = [c for c in self.class_names if self.heads[c] == "imagenet"]
+        self._im_idx = [self.class_names.index(c) for c in self._im_names]
+
+    @torch.no_grad()
+    def maps(self, x: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        b = x.shape[0]
+        c = len(self.class_names)
+        scores = x.new_zeros((b, c), dtype=torch.float32)
+        maps = x.new_zeros((b, c, *size), dtype=torch.float32)
+        if self.cam is not None and self._cam_idx:
+            logits, cam = self.cam.cam(x)
+            logits, cam = logits.float(), cam.float()
+            prob = logits.softmax(1) if self.score == "softmax" else logits.sigmoid()
+            scores[:, self._cam_idx] = prob
+            maps[:, self._cam_idx] = F.interpolate(
+                cam.relu(), size=size, mode="bilinear", align_corners=False)
+        if self.imagenet is not None and self._im_idx:
+            logits, m = self.imagenet(x)
+            s, m = imagenet_mod.class_maps(logits.float(), m.float(), self.imagenet_classes,
+                                           self._im_names)
+            scores[:, self._im_idx] = s
+            maps[:, self._im_idx] = F.interpolate(m, size=size, mode="bilinear", align_corners=False)
+        return scores, maps
+
+
+def save_checkpoint(path: str | os.PathLike, payload: Mapping[str, Any]) -> None:
+    """Write a classifier checkpoint atomically (``torch.save`` of a plain dict)."""
+    with atomic_path(path, suffix=".tmp.pt") as tmp:
+        torch.save(dict(payload, format=FORMAT), tmp)
+
+
+def load_model(
+    path: str | os.PathLike, cfg: Mapping[str, Any] | None = None,
+    device: torch.device | str = "cpu",
+) -> HeatmapModel:
+    """Rebuild the :class:`HeatmapModel` from ``classifiers/model.pt``.
+
+    ImageNet weights (for classes with head 'imagenet') load from ``cfg['imagenet']`` (the
+    heatmaps config section) when given, else from what the checkpoint recorded.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: classifier checkpoint not found (run the 'classifiers' rule)")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001
+        raise WeightsError(f"{path}: cannot read classifier checkpoint: {e}") from e
+    if not isinstance(ck, dict) or ck.get("format") != FORMAT:
+        raise WeightsError(f"{path}: not a tagseg classifier checkpoint (format {FORMAT!r})")
+    cam = None
+    if ck["cam_classes"]:
+        cam = CAMNet(**ck["cam_arch"])
+        from ..model.vgg import check_and_load
+        check_and_load(cam, ck["cam_state"], str(path))
+    im = None
+    heads = ck["heads"]
+    im_cfg = dict(ck.get("imagenet") or {})
+    if cfg is not None:
+        im_cfg.update(cfg.get("imagenet") or {})
+    if any(h == "imagenet" for h in heads.values()):
+        im = imagenet_mod.build(
+            width=float(im_cfg.get("width", 1.0)), weights=im_cfg.get("weights"),
+            allow_download=bool(im_cfg.get("allow_download")),
+            url=im_cfg.get("url") or IMAGENET_URL, model_dir=im_cfg.get("model_dir"),
+        )
+    model = HeatmapModel(
+        ck["classes"], heads, cam, ck["cam_classes"], score=ck["score"], imagenet=im,
+        imagenet_classes={k: v for k, v in (im_cfg.get("classes") or {}).items()},
+    )
+    model.input_size = int(ck.get("input_size", 0))
+    return model.to(device).eval()

@@ -1,0 +1,142 @@
+"""``heatmaps/quality.json``: how well the heatmaps alone segment the annotated frames.
+
+On every snippet of the split with ground truth, at the annotated frame (offset 0):
+
+- ``miou`` / ``class_iou``: the per-pixel arg-max of the heatmaps over the snippet's tagged
+  classes, scored like Cityscapes (:func:`tagseg.metrics.scores`);
+- ``masks``: per class, precision and recall of Saleh's binary masks B_k (heatmap >= 20 % of
+  its max), pooled over the frames tagged with the class (ignored ground truth left out);
+- ``tag_ap``: per class, average precision of the frame scores against the tags (how well
+  the relevance score y·f_enc(v) ranks frames that contain the class).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+from sklearn.metrics import average_precision_score
+
+from .. import classes as cs
+from ..datasets.manifest import Manifest
+from ..datasets.manifest import load as load_manifest
+from ..h5io import open_artifact, write_json
+from ..metrics import confusion_matrix, label_ids_to_train_ids, read_label_ids, scores
+from .storage import read_heatmap
+
+log = logging.getLogger("tagseg.heatmaps")
+
+
+def _gt_indices(path: str, size: tuple[int, int], table: Sequence[str]) -> np.ndarray:
+    """(H, W) int64 indices into ``table`` (255 = ignore) of a labelIds image at working size."""
+    train = label_ids_to_train_ids(read_label_ids(path), source=path)
+    if train.shape != tuple(size):
+        train = cv2.resize(train, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+    lut = np.full(256, cs.IGNORE, np.int64)
+    for t, name in enumerate(cs.CLASS_NAMES):
+        if name in table:
+            lut[t] = list(table).index(name)
+    return lut[train]
+
+
+def _nan_to_none(v: float) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def heatmap_quality(
+    manifest: Manifest | str | os.PathLike,
+    shard_paths: Sequence[str | os.PathLike],
+    split: str = "val",
+    threshold: float = 0.2,
+) -> dict[str, Any]:
+    """Quality of the heatmaps of ``split`` (see module docstring); JSON-ready dict."""
+    if not isinstance(manifest, Manifest):
+        manifest = load_manifest(manifest)
+    table = list(manifest.classes)
+    n = len(table)
+    size = tuple(int(v) for v in manifest.size)
+    conf = np.zeros((n, n + 1), np.int64)
+    tp = np.zeros(n, np.int64)
+    fp = np.zeros(n, np.int64)
+    fn = np.zeros(n, np.int64)
+    mask_frames = np.zeros(n, np.int64)
+    all_scores: list[np.ndarray] = []
+    all_tags: list[np.ndarray] = []
+    frames = 0
+    for path in shard_paths:
+        with open_artifact(path, stage="heatmaps") as f:
+            for s in manifest.snippets:
+                if s.split != split or s.gt is None or s.id not in f:
+                    continue
+                maps, sc = read_heatmap(f, s.id, 0)
+                gt = _gt_indices(s.gt, size, table)
+                tags = sorted({manifest.class_index(t) for t in s.tags})
+                y = np.zeros(n, bool)
+                y[tags] = True
+                all_scores.append(sc)
+                all_tags.append(y)
+                frames += 1
+                if not tags:
+                    continue
+                pred = np.asarray(tags)[np.argmax(maps[tags], axis=0)]
+                confusion_matrix(gt, pred, n=n, out=conf)
+                valid = gt != cs.IGNORE
+                for k in tags:
+                    peak = maps[k].max()
+                    b = (maps[k] >= threshold * peak) & (peak > 0) & valid
+                    g = (gt == k) & valid
+                    tp[k] += int((b & g).sum())
+                    fp[k] += int((b & ~g).sum())
+                    fn[k] += int((~b & g).sum())
+                    mask_frames[k] += 1
+    if frames == 0:
+        raise ValueError(f"no {split} snippet with ground truth in the heatmap shards "
+                         f"{[str(p) for p in shard_paths]}")
+    sc = scores(conf, class_names=table, categories={} if n != cs.NUM_CLASSES else None)
+    masks = {}
+    for k, name in enumerate(table):
+        if mask_frames[k] == 0:
+            continue
+        prec = tp[k] / (tp[k] + fp[k]) if tp[k] + fp[k] else float("nan")
+        rec = tp[k] / (tp[k] + fn[k]) if tp[k] + fn[k] else float("nan")
+        masks[name] = {"precision": _nan_to_none(float(prec)), "recall": _nan_to_none(float(rec)),
+                       "frames": int(mask_frames[k])}
+    S = np.stack(all_scores)
+    Y = np.stack(all_tags)
+    tag_ap = {}
+    for k, name in enumerate(table):
+        if Y[:, k].any() and not Y[:, k].all():
+            tag_ap[name] = float(average_precision_score(Y[:, k], S[:, k]))
+    precs = [v["precision"] for v in masks.values() if v["precision"] is not None]
+    recs = [v["recall"] for v in masks.values() if v["recall"] is not None]
+    return {
+        "split": split,
+        "frames": frames,
+        "threshold": threshold,
+        "miou": _nan_to_none(sc["miou"]),
+        "global_accuracy": _nan_to_none(sc["global_accuracy"]),
+        "category_miou": _nan_to_none(sc.get("category_miou")),
+        "class_iou": {k: _nan_to_none(v) for k, v in sc["class_iou"].items()},
+        "mask_precision_mean": float(np.mean(precs)) if precs else None,
+        "mask_recall_mean": float(np.mean(recs)) if recs else None,
+        "masks": masks,
+        "tag_map": float(np.mean(list(tag_ap.values()))) if tag_ap else None,
+        "tag_ap": tag_ap,
+    }
+
+
+def write_quality(manifest: Manifest | str | os.PathLike, shard_paths: Sequence[str | os.PathLike],
+                  out_path: str | os.PathLike, split: str = "val", threshold: float = 0.2
+                  ) -> dict[str, Any]:
+    """Compute :func:`heatmap_quality` and write it as JSON."""
+    q = heatmap_quality(manifest, shard_paths, split, threshold)
+    write_json(out_path, q)
+    log.info("heatmaps %s: mIoU %.3f over %d frames; masks P %.3f R %.3f; tag mAP %s", split,
+             q["miou"] or float("nan"), q["frames"], q["mask_precision_mean"] or float("nan"),
+             q["mask_recall_mean"] or float("nan"), q["tag_map"])
+    return q

@@ -1,0 +1,151 @@
+"""Scorers: ``(N, H, W, 3) uint8 RGB -> (N, C) float32`` class scores in [0, 1].
+
+C follows a class table (the manifest's ``classes``). Two implementations:
+
+- :func:`palette_scorer` — a transparent stand-in: the score of class c is the fraction of
+  pixels within ``tol`` of c's Cityscapes colour, divided by ``full_fraction`` and clipped to 1.
+  It is exact on label-coloured synthetic frames and meaningless on real video; it lets the
+  retrieval stages be run and measured before a classifier exists.
+- :func:`model_scorer` — wraps any torch classifier ``(B, 3, h, w) -> (B, C) logits`` (e.g. the
+  ``classifiers`` CAM checkpoint): resize, ImageNet-normalise, sigmoid (one-vs-all, as the
+  tag loss) or softmax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from .. import classes as cls_table
+
+Scorer = Callable[[np.ndarray], np.ndarray]
+"""``frames (N, H, W, 3) uint8 RGB -> scores (N, C) float32 in [0, 1]``."""
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def _check_frames(frames: np.ndarray) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(
+            f"scorer input must be (N, H, W, 3) uint8 RGB, got {frames.shape} {frames.dtype}"
+        )
+    return frames
+
+
+def palette_scorer(
+    class_names: Sequence[str], tol: float = 40.0, full_fraction: float = 0.10
+) -> Scorer:
+    """Score = min(1, fraction of pixels within ``tol`` (RGB L2) of the class colour / ``full_fraction``)."""
+    colors = np.array([cls_table.label(n).color for n in class_names], np.float32)  # (C, 3)
+
+    def score(frames: np.ndarray) -> np.ndarray:
+        frames = _check_frames(frames)
+        out = np.zeros((len(frames), len(colors)), np.float32)
+        if frames.size == 0:
+            return out
+        for i, fr in enumerate(frames):
+            px = fr.reshape(-1, 3).astype(np.float32)
+            # nearest colour per pixel only counts once: (P, C) distances
+            d = np.sqrt(((px[:, None, :] - colors[None, :, :]) ** 2).sum(-1))
+            hit = d <= tol
+            out[i] = hit.mean(0) / full_fraction
+        return np.clip(out, 0.0, 1.0)
+
+    return score
+
+
+def model_scorer(
+    model, input_size: tuple[int, int] = (224, 224), activation: str = "sigmoid",
+    device: str = "cpu", batch_size: int = 16,
+) -> Scorer:
+    """Wrap a torch classifier ``(B, 3, h, w) ImageNet-normalised -> (B, C) logits``.
+
+    ``input_size`` is (h, w) pixels; ``activation`` is ``sigmoid`` or ``softmax``.
+    """
+    import torch
+
+    if activation not in ("sigmoid", "softmax"):
+        raise ValueError(f"activation must be 'sigmoid' or 'softmax', got {activation!r}")
+    model = model.to(device).eval()
+    h, w = input_size
+
+    @torch.no_grad()
+    def score(frames: np.ndarray) -> np.ndarray:
+        frames = _check_frames(frames)
+        outs = []
+        for start in range(0, len(frames), batch_size):
+            batch = np.stack(
+                [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames[start:start + batch_size]]
+            ).astype(np.float32) / 255.0
+            batch = (batch - IMAGENET_MEAN) / IMAGENET_STD
+            x = torch.from_numpy(batch).permute(0, 3, 1, 2).to(device)
+            logits = model(x)
+            p = torch.sigmoid(logits) if activation == "sigmoid" else torch.softmax(logits, 1)
+            outs.append(p.float().cpu().numpy())
+        if not outs:
+            return np.zeros((0, 0), np.float32)
+        return np.concatenate(outs).astype(np.float32)
+
+    return score
+
+
+def classifier_scorer(
+    checkpoint: str, class_names: Sequence[str], device: str = "cpu",
+    heatmaps_cfg: dict | None = None, batch_size: int = 16,
+) -> Scorer:
+    """Scorer from the ``classifiers`` checkpoint (:func:`tagseg.heatmaps.model.load_model`).
+
+    Frames are resized so the shorter side is the checkpoint's ``input_size`` (unchanged when
+    it is 0), ImageNet-normalised, and scored by ``HeatmapModel.maps``; columns follow
+    ``class_names`` (a class the checkpoint lacks scores 0).
+    """
+    import torch
+
+    from ..device import resolve
+    from ..heatmaps.model import load_model
+
+    dev = resolve(device) if device else torch.device("cpu")
+    model = load_model(checkpoint, heatmaps_cfg, dev)
+    cols = [model.class_names.index(c) if c in model.class_names else -1 for c in class_names]
+    side = int(getattr(model, "input_size", 0) or 0)
+
+    @torch.no_grad()
+    def score(frames: np.ndarray) -> np.ndarray:
+        frames = _check_frames(frames)
+        out = np.zeros((len(frames), len(cols)), np.float32)
+        for start in range(0, len(frames), batch_size):
+            chunk = frames[start:start + batch_size]
+            h, w = chunk.shape[1:3]
+            if side:
+                k = side / min(h, w)
+                chunk = np.stack([cv2.resize(f, (max(1, round(w * k)), max(1, round(h * k))),
+                                             interpolation=cv2.INTER_AREA) for f in chunk])
+            x = (chunk.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+            xt = torch.from_numpy(x).permute(0, 3, 1, 2).to(dev)
+            s, _ = model.maps(xt, (1, 1))
+            s = s.float().cpu().numpy()
+            for j, c in enumerate(cols):
+                if c >= 0:
+                    out[start:start + len(chunk), j] = s[:, c]
+        return np.clip(out, 0.0, 1.0)
+
+    return score
+
+
+def from_config(cfg: dict, class_names: Sequence[str], checkpoint: str | None = None,
+                device: str = "cpu", heatmaps_cfg: dict | None = None) -> Scorer:
+    """Scorer named by config key ``retrieval.scorer``: ``palette`` or ``classifiers``."""
+    kind = cfg.get("scorer", "palette")
+    if kind == "palette":
+        p = cfg.get("palette") or {}
+        return palette_scorer(class_names, tol=float(p.get("tol", 40.0)),
+                              full_fraction=float(p.get("full_fraction", 0.10)))
+    if kind == "classifiers":
+        if not checkpoint:
+            raise ValueError("config key retrieval.scorer is 'classifiers' but no checkpoint path was given")
+        return classifier_scorer(checkpoint, class_names, device, heatmaps_cfg)
+    raise ValueError(f"config key retrieval.scorer: unknown scorer {kind!r} (palette | classifiers)")

@@ -1,0 +1,312 @@
+"""Helpers for tests that run the real Snakefile on a tiny synthcity dataset in a tmp dir.
+
+Every run is ``python -m snakemake -s <repo>/Snakefile -d <tmp> --configfile
+<repo>/config/config.yaml <tmp>/c.yaml ...``: the repository's defaults plus a small override
+(64x32 frames, 2+2 snippets, few shards), so nothing is written into the repository.
+
+Stages are listed in DAG order in `STAGES`; `available_stages()` says which of them the
+Snakefile includes right now, so tests can target the deepest stage that exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
+DEFAULT_CONFIG = REPO / "config" / "config.yaml"
+DATASET = "synthcity"
+RESULTS = f"results/{DATASET}"
+
+# Tiny synthcity: shards chosen so every per-shard stage has >1 job (val: 2 shards).
+SHARDS = {"train": 1, "val": 2}
+TINY = {
+    "device": "cpu",
+    "datasets": {
+        DATASET: {
+            "root": "data/synthcity",  # relative to the tmp workdir
+            "shards": dict(SHARDS),
+            "synth": {"seed": 0, "width": 64, "height": 32, "train_snippets": 2,
+                      "val_snippets": 2, "iconic_per_class": 4},
+        }
+    },
+    # Small CAM classifier: one epoch on 32-pixel crops, one scale (only used by the
+    # classifiers/heatmaps rules; ~5 s CPU for the classifier, ~3 s per heatmap shard).
+    "heatmaps": {"cam": {"epochs": 1, "input_size": 32, "batch_size": 16, "width": 0.125},
+                 "scales": [1.0]},
+}
+
+
+def shard_targets(stage: str, splits=("train", "val")) -> list[str]:
+    return [f"{RESULTS}/{stage}/{split}/shard-{i}.h5"
+            for split in splits for i in range(SHARDS[split])]
+
+
+VARIANT = yaml.safe_load(DEFAULT_CONFIG.read_text())["train"]["variant"]  # default variant
+
+# Stage name -> (rule file that defines it, targets that build all of it for the tiny config).
+# In DAG order (the order tests rely on: each stage may need all earlier ones).
+STAGES: dict[str, tuple[str, list[str]]] = {
+    "manifest": ("dataset.smk", [f"{RESULTS}/manifest.json"]),
+    "flow": ("flow.smk", shard_targets("flow") + [f"{RESULTS}/flow/quality.json"]),
+    "classifiers": ("heatmaps.smk", [f"{RESULTS}/classifiers/model.pt",
+                                     f"{RESULTS}/classifiers/accuracy.json"]),
+    "heatmaps": ("heatmaps.smk", shard_targets("heatmaps") + [f"{RESULTS}/heatmaps/quality.json"]),
+    "pseudolabels": ("pseudolabels.smk",
+                     shard_targets("pseudolabels") + [f"{RESULTS}/pseudolabels/quality.json"]),
+    "train": ("train.smk", [f"{RESULTS}/train/{VARIANT}/model.pt"]),
+    "predict": ("predict.smk", [f"{RESULTS}/predict/{VARIANT}/timing.json"]),
+    "evaluate": ("evaluate.smk", [f"{RESULTS}/metrics.json"]),
+}
+
+
+def included_rule_files() -> set[str]:
+    """Basenames of the rule files the Snakefile includes now."""
+    text = SNAKEFILE.read_text()
+    return set(re.findall(r'^include:\s*"workflow/rules/([^"]+)"', text, flags=re.M))
+
+
+def available_stages(upto: str | None = None) -> list[str]:
+    """Stages (in DAG order) whose rule file is included and that have targets, up to ``upto``.
+
+    A stage counts only when all stages before it are available too (a gap means the DAG
+    cannot be built through it yet).
+    """
+    included = included_rule_files()
+    out = []
+    for name, (rule_file, targets) in STAGES.items():
+        if rule_file not in included or not targets:
+            break
+        out.append(name)
+        if name == upto:
+            break
+    return out
+
+
+def deepest_stage(upto: str | None = None) -> str | None:
+    stages = available_stages(upto)
+    return stages[-1] if stages else None
+
+
+def renderer_missing() -> str | None:
+    """Why the tiny synthcity dataset cannot be rendered yet, or None."""
+    try:
+        from tagseg.datasets import synthcity
+    except Exception as e:  # noqa: BLE001 - any import failure means: not available
+        return f"tagseg.datasets.synthcity not importable: {e}"
+    if not hasattr(synthcity, "render"):
+        return "tagseg.datasets.synthcity.render does not exist yet"
+    return None
+
+
+def write_config(workdir: Path, extra: dict | None = None, name: str = "c.yaml") -> Path:
+    """Write the tiny override config (deep-merged with ``extra``) into ``workdir``."""
+    cfg = _merge(json.loads(json.dumps(TINY)), extra or {})
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / name
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def _merge(a: dict, b: dict) -> dict:
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(a.get(k), dict):
+            _merge(a[k], v)
+        else:
+            a[k] = v
+    return a
+
+
+def env(base: dict | None = None) -> dict:
+    e = dict(os.environ if base is None else base)
+    e.setdefault("OMP_NUM_THREADS", "1")
+    e.setdefault("MKL_NUM_THREADS", "1")
+    e["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "src"), e.get("PYTHONPATH")) if p)
+    return e
+
+
+def command(workdir: Path, *args: str, configs: tuple[str, ...] = ("c.yaml",)) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
+            "--configfile", str(DEFAULT_CONFIG), *(str(workdir / c) for c in configs),
+            "--nocolor", *args]
+
+
+def snakemake(workdir: Path, *args: str, configs: tuple[str, ...] = ("c.yaml",),
+              check: bool = True, timeout: float = 300, environ: dict | None = None,
+              ) -> subprocess.CompletedProcess:
+    """Run Snakemake on the repo's Snakefile in ``workdir``; raise with its log tail on failure."""
+    r = subprocess.run(command(workdir, *args, configs=configs), capture_output=True, text=True,
+                       env=env(environ), timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({r.returncode}):\n"
+                             f"{(r.stdout + r.stderr)[-6000:]}")
+    return r
+
+
+def planned_jobs(workdir: Path, *args: str, with_output: bool = False, **kw):
+    """Rule -> job count of a dry run (``-n``); {} when nothing is to be done.
+
+    With ``with_output``, returns (jobs, the dry run's text) to read reasons from.
+    """
+    r = snakemake(workdir, "-n", *args, **kw)
+    out = r.stdout + r.stderr
+    jobs = _job_stats(out)
+    return (jobs, out) if with_output else jobs
+
+
+def _job_stats(out: str) -> dict[str, int]:
+    jobs: dict[str, int] = {}
+    if "Job stats:" not in out:
+        assert "Nothing to be done" in out, f"unexpected dry-run output:\n{out[-3000:]}"
+        return jobs
+    table = out.split("Job stats:", 1)[1].splitlines()
+    for line in table[3:]:  # header, "job count", dashes
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        if parts[0] != "total":
+            jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+def rule_graph(workdir: Path, *targets: str, **kw) -> dict[str, set[str]]:
+    """Rule -> set of rules it directly depends on, from ``--rulegraph`` (dot)."""
+    r = snakemake(workdir, "--rulegraph", "--forceall", *targets, **kw)
+    names = dict(re.findall(r'^\s*(\d+)\[label = "([^"]+)"', r.stdout, flags=re.M))
+    deps: dict[str, set[str]] = {n: set() for n in names.values()}
+    for src, dst in re.findall(r"^\s*(\d+) -> (\d+)", r.stdout, flags=re.M):
+        deps[names[dst]].add(names[src])
+    return deps
+
+
+def downstream(deps: dict[str, set[str]], rule: str) -> set[str]:
+    """Rules that (transitively) depend on ``rule``."""
+    out: set[str] = set()
+    frontier = {rule}
+    while frontier:
+        nxt = {r for r, d in deps.items() if d & frontier} - out
+        out |= nxt
+        frontier = nxt
+    return out
+
+
+def upstream(deps: dict[str, set[str]], rule: str) -> set[str]:
+    out: set[str] = set()
+    frontier = set(deps.get(rule, ()))
+    while frontier:
+        out |= frontier
+        frontier = {d for r in frontier for d in deps.get(r, ())} - out
+    return out
+
+
+def snapshot(workdir: Path, under: tuple[str, ...] = ("results", "data")) -> dict[str, tuple]:
+    """Relative path -> (mtime_ns, sha256) of every file under ``under`` in ``workdir``."""
+    snap = {}
+    for top in under:
+        for p in sorted((workdir / top).rglob("*")):
+            if p.is_file():
+                snap[str(p.relative_to(workdir))] = (p.stat().st_mtime_ns, _sha(p))
+    return snap
+
+
+def _sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def incomplete_outputs(workdir: Path) -> set[str]:
+    """Outputs Snakemake marked as being written (``.snakemake/incomplete``), as paths."""
+    d = workdir / ".snakemake" / "incomplete"
+    out = set()
+    if d.is_dir():
+        for p in d.iterdir():
+            try:
+                out.add(base64.urlsafe_b64decode(p.name).decode())
+            except (ValueError, UnicodeDecodeError):  # 'migration_underway' etc.
+                pass
+    return out
+
+
+def check_artifact(path: Path) -> str | None:
+    """Problem with a file that looks like a finished artifact, or None when it reads fine."""
+    try:
+        if path.suffix == ".h5":
+            from tagseg.h5io import open_artifact
+            with open_artifact(path) as f:
+                f.visititems(lambda name, obj: obj[()] if hasattr(obj, "shape") else None)
+        elif path.suffix == ".json":
+            json.loads(path.read_text())
+        elif path.suffix == ".pt":
+            import torch
+            torch.load(path, map_location="cpu", weights_only=False)
+        elif path.suffix == ".png":
+            import cv2
+            if cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is None:
+                return "unreadable PNG"
+    except Exception as e:  # noqa: BLE001 - any failure to read is the finding
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def looks_complete(path: Path) -> bool:
+    """False for the temporary files of atomic writers (``.name.XXXX.tmp``)."""
+    return not (path.name.startswith(".") or path.name.endswith(".tmp"))
+
+
+def h5_content(path: Path) -> dict:
+    """Everything an HDF5 artifact holds: root/group/dataset attrs and dataset values."""
+    import h5py
+    import numpy as np
+    out: dict = {}
+    with h5py.File(path, "r") as f:
+        out["/@"] = {k: _plain(v) for k, v in f.attrs.items()}
+
+        def visit(name, obj):
+            out[name + "@"] = {k: _plain(v) for k, v in obj.attrs.items()}
+            if isinstance(obj, h5py.Dataset):
+                out[name] = np.asarray(obj[()])
+        f.visititems(visit)
+    return out
+
+
+def _plain(v):
+    import numpy as np
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def same_outputs(a: Path, b: Path, rel: str) -> str | None:
+    """None when artifact ``rel`` has equal content under workdirs ``a`` and ``b``, else why."""
+    import numpy as np
+    pa, pb = a / rel, b / rel
+    if not pa.is_file() or not pb.is_file():
+        return f"{rel}: missing ({pa.is_file()=}, {pb.is_file()=})"
+    if pa.suffix == ".h5":
+        ca, cb = h5_content(pa), h5_content(pb)
+        if ca.keys() != cb.keys():
+            return f"{rel}: different members {sorted(set(ca) ^ set(cb))[:10]}"
+        for k in ca:
+            x, y = ca[k], cb[k]
+            if isinstance(x, np.ndarray):
+                if x.shape != y.shape or x.dtype != y.dtype or not np.array_equal(x, y, equal_nan=True):
+                    return f"{rel}: dataset {k} differs"
+            elif x != y:
+                return f"{rel}: attributes {k} differ: {x} != {y}"
+        return None
+    if pa.suffix == ".json":
+        ja, jb = json.loads(pa.read_text()), json.loads(pb.read_text())
+        return None if ja == jb else f"{rel}: JSON differs:\n{ja}\n!=\n{jb}"
+    return None if pa.read_bytes() == pb.read_bytes() else f"{rel}: bytes differ"
