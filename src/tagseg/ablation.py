@@ -1,0 +1,68 @@
+"""Side-by-side table of every trained variant (Saleh et al. Table 2 layout, plus CRF and oracle)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .h5io import atomic_path, write_json
+
+SUMMARY_KEYS = ("miou", "mean_class_accuracy", "global_accuracy", "category_miou")
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None else f"{100 * float(v):.1f}"
+
+
+def collect(metric_files: Mapping[str, str | os.PathLike], default: str | None = None) -> dict[str, Any]:
+    """Read per-variant metrics (from :func:`tagseg.predict.evaluate_variant`) into one dict::
+
+        {"dataset", "split", "default_variant", "variants": {name: {"n_images", "raw": {...}, "crf": {...}}}}
+
+    Each block holds the summary scores and the per-class IoU.
+    """
+    out: dict[str, Any] = {"dataset": None, "split": None, "default_variant": default, "variants": {}}
+    for name, path in metric_files.items():
+        m = json.loads(Path(path).read_text())
+        out["dataset"] = out["dataset"] or m.get("dataset")
+        out["split"] = out["split"] or m.get("split")
+        out["variants"][name] = {"n_images": m.get("n_images"),
+                                 **{kind: {**{k: m[kind].get(k) for k in SUMMARY_KEYS},
+                                           "class_iou": m[kind].get("class_iou")}
+                                    for kind in ("raw", "crf")}}
+    return out
+
+
+def markdown(table: Mapping[str, Any]) -> str:
+    """Markdown: one summary table (raw and CRF) and one per-class IoU table (CRF), in %."""
+    lines = [f"# Ablation — {table['dataset']} ({table['split']})", "",
+             "Scores in % on the validation split; *raw* = network argmax, *crf* = after the dense CRF. "
+             "`oracle` is trained on ground-truth labels (upper bound, not weakly supervised).", "",
+             "| variant | mIoU raw | mIoU crf | mean class acc. crf | global acc. crf | category mIoU crf |",
+             "|---|---|---|---|---|---|"]
+    for name, v in table["variants"].items():
+        mark = " (default)" if name == table.get("default_variant") else ""
+        lines.append(f"| {name}{mark} | {_pct(v['raw']['miou'])} | {_pct(v['crf']['miou'])} | "
+                     f"{_pct(v['crf']['mean_class_accuracy'])} | {_pct(v['crf']['global_accuracy'])} | "
+                     f"{_pct(v['crf']['category_miou'])} |")
+    names = list(table["variants"])
+    if names:
+        classes = list(table["variants"][names[0]]["crf"]["class_iou"] or {})
+        lines += ["", "Per-class IoU (%, after CRF):", "",
+                  "| class | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for c in classes:
+            lines.append(f"| {c} | " + " | ".join(_pct(table["variants"][n]["crf"]["class_iou"].get(c))
+                                                  for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write(metric_files: Mapping[str, str | os.PathLike], json_path: str | os.PathLike,
+          md_path: str | os.PathLike, default: str | None = None) -> dict[str, Any]:
+    table = collect(metric_files, default)
+    write_json(json_path, table)
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(markdown(table))
+    return table

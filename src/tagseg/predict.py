@@ -1,0 +1,183 @@
+"""Inference: labelId PNGs (raw and dense-CRF refined) named like Cityscapes results, overlays,
+and evaluation of a variant's predictions.
+
+``results/{dataset}/predict/{variant}/``::
+
+    raw/{city}/{city}_{seq:06d}_{frame:06d}_{variant}_labelIds.png   network argmax
+    crf/{city}/{city}_{seq:06d}_{frame:06d}_{variant}_labelIds.png   after pydensecrf
+    overlay/{city}/{snippet}_{raw|crf}.png                            colour over the frame
+
+PNGs are at ground-truth resolution (the original frame size when there is no ground truth).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import classes as cls
+from .crf import CRFParams, dense_crf
+from .datasets.manifest import Manifest, Snippet
+from .h5io import open_artifact, write_json
+from .images import read_label, read_rgb, write_png
+from .model.two_stream import TwoStreamNet
+from .train.checkpoint import load_model
+from .train.data import Readers, normalise_rgb
+
+log = logging.getLogger("tagseg.predict")
+
+SCORE_KEYS = ("class_iou", "miou", "class_accuracy", "mean_class_accuracy", "global_accuracy",
+              "category_iou", "category_miou")
+
+
+def label_id_lut(class_table: Sequence[str]) -> np.ndarray:
+    """(len(class_table),) uint8: class index -> Cityscapes label id."""
+    return np.array([cls.label(n).label_id for n in class_table], dtype=np.uint8)
+
+
+def colourise(index: np.ndarray, class_table: Sequence[str]) -> np.ndarray:
+    """(H, W) class indices -> (H, W, 3) uint8 Cityscapes colours."""
+    pal = np.array([cls.label(n).color for n in class_table], dtype=np.uint8)
+    return pal[index]
+
+
+def overlay(image: np.ndarray, index: np.ndarray, class_table: Sequence[str], alpha: float = 0.5) -> np.ndarray:
+    """Blend the colourised prediction over the (H, W, 3) uint8 RGB frame."""
+    col = colourise(index, class_table).astype(np.float32)
+    return (alpha * col + (1 - alpha) * image.astype(np.float32)).round().clip(0, 255).astype(np.uint8)
+
+
+@torch.no_grad()
+def predict_probs(net: TwoStreamNet, rgb: np.ndarray, flow: np.ndarray | None, flow_scale: float,
+                  device: torch.device, amp: torch.dtype | None = None) -> torch.Tensor:
+    """Softmax (C, H, W) float32 on CPU for one frame. rgb (H, W, 3) uint8; flow (2L, H, W) pixels."""
+    x = normalise_rgb(rgb)[None].to(device)
+    fl = None
+    if flow is not None:
+        fl = (torch.from_numpy(np.ascontiguousarray(flow, dtype=np.float32)) / flow_scale)[None].to(device)
+    ctx = torch.autocast(device.type, dtype=amp) if amp is not None else torch.autocast(device.type, enabled=False)
+    with ctx:
+        logits = net(x, fl)
+    return torch.softmax(logits.float(), 1)[0].cpu()
+
+
+def output_size(snippet: Snippet) -> tuple[int, int]:
+    """(H, W) of the ground truth, else of the original annotated frame."""
+    if snippet.gt is not None:
+        return tuple(read_label(snippet.gt).shape[:2])
+    return tuple(read_rgb(snippet.frame_path(0)).shape[:2])
+
+
+def predict_split(
+    manifest: Manifest,
+    split: str,
+    model_path: str | os.PathLike,
+    variant: str,
+    out_dir: str | os.PathLike,
+    flow_shards: Sequence[str | os.PathLike] | None = None,
+    cfg: Mapping[str, Any] | None = None,
+    device: torch.device | str = "cpu",
+    readers: Readers | None = None,
+) -> dict[str, Any]:
+    """Write raw / CRF / overlay PNGs for every snippet of ``split``; returns timing figures.
+
+    ``cfg`` is the config ``predict`` section (``crf`` parameters, ``overlays``).
+    """
+    cfg = dict(cfg or {})
+    device = torch.device(device)
+    net, meta = load_model(model_path, variant, list(manifest.classes))
+    net.to(device).eval()
+    ncfg = net.cfg
+    L = ncfg.flow_channels // 2
+    flow_scale = float(meta.get("flow_scale", 10.0))
+    readers = readers or Readers()
+    params = CRFParams.from_config(cfg.get("crf"))
+    lut = label_id_lut(manifest.classes)
+    out = Path(out_dir)
+    files: dict[int, Any] = {}
+    t_net = t_crf = 0.0
+    snippets = manifest.split(split)
+    try:
+        for s in snippets:
+            img = read_rgb(s.frame_path(0), tuple(manifest.size))
+            flow = None
+            if ncfg.two_stream:
+                if not flow_shards:
+                    raise ValueError(f"variant {variant} is two-stream: flow shards of split {split!r} needed")
+                if s.shard not in files:
+                    files[s.shard] = open_artifact(flow_shards[s.shard])
+                flow = np.asarray(readers.stack(files[s.shard], s.id, 0, L), dtype=np.float32)
+                if flow.shape[0] != ncfg.flow_channels:
+                    raise ValueError(
+                        f"{flow_shards[s.shard]}: flow stack of {s.id} has {flow.shape[0]} channels, "
+                        f"the model {model_path} expects {ncfg.flow_channels}"
+                    )
+            t = time.perf_counter()
+            probs = predict_probs(net, img, flow, flow_scale, device)
+            h, w = output_size(s)
+            if (h, w) != tuple(probs.shape[-2:]):
+                probs = F.interpolate(probs[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+            raw = probs.argmax(0).numpy()
+            t_net += time.perf_counter() - t
+            full = read_rgb(s.frame_path(0), (h, w))
+            t = time.perf_counter()
+            refined = dense_crf(full, probs.numpy(), params).argmax(0)
+            t_crf += time.perf_counter() - t
+            name = f"{s.id}_{variant}_labelIds.png"
+            write_png(out / "raw" / s.city / name, lut[raw])
+            write_png(out / "crf" / s.city / name, lut[refined])
+            if cfg.get("overlays", True):
+                write_png(out / "overlay" / s.city / f"{s.id}_raw.png", overlay(full, raw, manifest.classes))
+                write_png(out / "overlay" / s.city / f"{s.id}_crf.png", overlay(full, refined, manifest.classes))
+    finally:
+        for f in files.values():
+            f.close()
+    n = len(snippets)
+    summary = {"variant": variant, "split": split, "images": n, "device": str(device),
+               "seconds_per_image_network": t_net / max(1, n), "seconds_per_image_crf": t_crf / max(1, n)}
+    log.info("%s/%s: %d images, %.3f s/image network, %.3f s/image CRF", variant, split, n,
+             summary["seconds_per_image_network"], summary["seconds_per_image_crf"])
+    return summary
+
+
+def _clean(obj: Any) -> Any:
+    """NaN -> None (JSON has no NaN); recursively."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def evaluate_variant(gt_root: str | os.PathLike, split: str, pred_root: str | os.PathLike,
+                     dataset: str, variant: str, out_path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Score ``pred_root/raw`` and ``pred_root/crf`` with :func:`tagseg.metrics.evaluate_folder`.
+
+    Returns (and writes to ``out_path``) ``{dataset, variant, split, n_images, raw: {...}, crf: {...}}``
+    where each block holds per-class IoU, mIoU, class / mean class / global accuracy, category
+    IoU and category mIoU (fractions in [0, 1]; classes absent from ground truth and
+    predictions are null) and the confusion matrix.
+    """
+    from .metrics import evaluate_folder
+
+    result: dict[str, Any] = {"dataset": dataset, "variant": variant, "split": split}
+    for kind in ("raw", "crf"):
+        r = evaluate_folder(gt_root, split, Path(pred_root) / kind)
+        result["n_images"] = r["n_images"]
+        result[kind] = {k: r[k] for k in (*SCORE_KEYS, "confusion_rows", "confusion_columns", "confusion_matrix")}
+    result = _clean(result)
+    if out_path is not None:
+        write_json(out_path, result)
+    return result

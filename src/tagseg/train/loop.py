@@ -1,0 +1,367 @@
+"""The training loop: variants, loss terms, optimiser, AMP, checkpoint / resume, NaN guard.
+
+A *variant* (config ``train.variants.{name}``) says which streams the network has and which
+loss terms it trains with; everything else comes from the shared ``train`` section::
+
+    no_heatmap:        {two_stream: false, losses: [tag, crf]}
+    fg_heatmap:        {two_stream: false, losses: [tag, heatmap, crf], heatmap_classes: foreground}
+    heatmap:           {two_stream: false, losses: [tag, heatmap, crf]}
+    two_stream:        {two_stream: true,  losses: [tag, heatmap, crf]}
+    two_stream_pseudo: {two_stream: true,  losses: [tag, heatmap, crf, pseudo]}
+    oracle:            {two_stream: true,  losses: [gt]}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from ..crf import CRFParams, batch_crf
+from ..datasets.manifest import Manifest
+from ..h5io import config_hash, write_json
+from ..model import losses as L
+from ..model.two_stream import NetConfig, TwoStreamNet
+from ..model.vgg import load_state
+from . import checkpoint as ck
+from .data import FrameDataset, Readers, foreground_mask
+
+log = logging.getLogger("tagseg.train")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (non-finite loss, bad configuration); the last checkpoint is kept."""
+
+
+def variant_cfg(cfg: Mapping[str, Any], variant: str) -> dict[str, Any]:
+    """The variant's section ``train.variants.{variant}``, checked."""
+    try:
+        v = dict(cfg["variants"][variant])
+    except KeyError:
+        raise TrainingError(
+            f"unknown variant {variant!r}: add it under config key train.variants "
+            f"(known: {', '.join(cfg.get('variants', {}))})"
+        ) from None
+    bad = set(v.get("losses", [])) - set(L.LOSS_TERMS)
+    if bad or not v.get("losses"):
+        raise TrainingError(f"train.variants.{variant}.losses: unknown or no loss terms {sorted(bad)}")
+    return v
+
+
+def needs_of(v: Mapping[str, Any]) -> list[str]:
+    """Sample inputs a variant reads: flow, heatmaps, pseudo, gt."""
+    needs = []
+    if v.get("two_stream", False):
+        needs.append("flow")
+    if "heatmap" in v["losses"]:
+        needs.append("heatmaps")
+    if "pseudo" in v["losses"]:
+        needs.append("pseudo")
+    if "gt" in v["losses"]:
+        needs.append("gt")
+    return needs
+
+
+def net_config(cfg: Mapping[str, Any], v: Mapping[str, Any], num_classes: int) -> NetConfig:
+    m = cfg["model"]
+    return NetConfig(
+        num_classes=num_classes,
+        width=float(m["width"]),
+        flow_channels=2 * int(m["flow_L"]),
+        two_stream=bool(v.get("two_stream", False)),
+        output_stride=int(m.get("output_stride", 16)),
+        head_channels=int(m.get("head_channels", 1024)),
+        fusion_kernel=int(m.get("fusion_kernel", 1)),
+        batch_norm=bool(m.get("batch_norm", False)),
+        dropout=float(m.get("dropout", 0.5)),
+    )
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """``train.amp``: auto (bf16 on CUDA, off on CPU), bf16, fp16, off."""
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if amp in ("auto", "bf16"):
+        return torch.bfloat16
+    if amp == "fp16":
+        return torch.float16
+    raise TrainingError(f"config key train.amp: unknown value {amp!r} (auto, bf16, fp16, off)")
+
+
+def loss_terms(
+    logits: torch.Tensor,
+    batch: Mapping[str, torch.Tensor],
+    losses: Sequence[str],
+    cfg: Mapping[str, Any],
+    heatmap_classes: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """Loss terms of one batch. logits (B, C, H, W); batch from :class:`FrameDataset` (on device).
+
+    ``cfg`` is the ``train`` section (``lse_r``, ``heatmap_threshold``, ``crf``);
+    ``heatmap_classes`` (C,) bool restricts the heatmap loss (``fg_heatmap``).
+    """
+    logits = logits.float()
+    probs = torch.softmax(logits, 1)
+    terms: dict[str, torch.Tensor] = {}
+    tags = batch["tags"]
+    if "tag" in losses:
+        terms["tag"] = L.tag_loss(probs, tags, float(cfg.get("lse_r", 5.0)))
+    if "heatmap" in losses:
+        masks = L.heatmap_masks(batch["heatmaps"], float(cfg.get("heatmap_threshold", 0.2)))
+        terms["heatmap"] = L.heatmap_loss(torch.log_softmax(logits, 1), masks, tags, heatmap_classes)
+    if "crf" in losses:
+        c = cfg.get("crf", {})
+        scale = float(c.get("scale", 1.0))
+        p, img = probs, batch["image"].float()
+        if scale != 1.0:
+            size = (max(1, round(p.shape[-2] * scale)), max(1, round(p.shape[-1] * scale)))
+            p = F.interpolate(p, size=size, mode="bilinear", align_corners=False)
+            img = F.interpolate(img, size=size, mode="area")
+        unary = L.restrict_to_tags(p.detach(), tags) if c.get("tags_only", True) else p.detach()
+        q = batch_crf(img, unary, CRFParams.from_config(c), c.get("backend", "convcrf"),
+                      int(c.get("window", 7)), int(c.get("blur", 4)))
+        terms["crf"] = L.crf_loss(p, q)
+    if "pseudo" in losses:
+        terms["pseudo"] = L.label_loss(logits, batch["labels"])
+    if "gt" in losses:
+        terms["gt"] = L.label_loss(logits, batch["labels"])
+    return terms
+
+
+def _batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    g = torch.Generator().manual_seed(seed * 100003 + epoch)
+    perm = torch.randperm(n, generator=g).tolist()
+    nb = max(1, n // batch_size)
+    return [perm[i * batch_size:(i + 1) * batch_size] for i in range(nb)]
+
+
+def _stream(ds: FrameDataset, batch_size: int, workers: int, seed: int, start: int,
+            pin: bool) -> Iterator[dict[str, Any]]:
+    """Endless batches from iteration ``start`` on; the order depends only on (seed, iteration)."""
+    per_epoch = max(1, len(ds) // batch_size)
+    epoch, skip = divmod(start, per_epoch)
+    while True:
+        ds.set_epoch(epoch)
+        batches = _batches(len(ds), batch_size, seed, epoch)[skip:]
+        loader = DataLoader(ds, batch_sampler=batches, num_workers=workers, pin_memory=pin,
+                            persistent_workers=False)
+        yield from loader
+        epoch, skip = epoch + 1, 0
+
+
+def _trainable_cfg(cfg: Mapping[str, Any], v: Mapping[str, Any], classes: Sequence[str]) -> dict[str, Any]:
+    """What a resumable checkpoint must agree on (everything that changes the run)."""
+    keep = {k: val for k, val in cfg.items() if k not in ("variants", "ablation", "variant", "workers", "threads",
+                                                        "checkpoint_every", "log_every", "progress")}
+    return {"train": keep, "variant": dict(v), "classes": list(classes)}
+
+
+def init_state(path: str | os.PathLike, ncfg: NetConfig) -> dict[str, torch.Tensor]:
+    """Backbone weights from a VGG state dict, or from the heatmap stage's classifier checkpoint
+    (``classifiers/model.pt``, format ``tagseg-classifiers/1``: its CAM network's ``features.*``)."""
+    from ..heatmaps.model import FORMAT as CLS_FORMAT
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - fall back to the VGG loader's error message
+        return load_state(path)
+    if isinstance(obj, dict) and obj.get("format") == CLS_FORMAT:
+        arch = obj.get("cam_arch") or {}
+        if not obj.get("cam_state"):
+            raise TrainingError(f"{path}: classifier checkpoint holds no CAM network to start from")
+        if float(arch.get("width", -1)) != ncfg.width or bool(arch.get("batch_norm")) != ncfg.batch_norm:
+            raise TrainingError(
+                f"{path}: classifier backbone has width {arch.get('width')}, batch_norm "
+                f"{arch.get('batch_norm')}; train.model has width {ncfg.width}, batch_norm {ncfg.batch_norm}"
+            )
+        return obj["cam_state"]
+    return load_state(path)
+
+
+def build_optimizer(net: torch.nn.Module, o: Mapping[str, Any]):
+    name = o.get("name", "adam")
+    lr, wd = float(o["lr"]), float(o.get("weight_decay", 0.0))
+    if name == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=float(o.get("momentum", 0.9)), weight_decay=wd)
+    elif name == "adam":
+        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=wd)
+    else:
+        raise TrainingError(f"config key train.optimizer.name: unknown optimiser {name!r} (sgd, adam)")
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=int(o.get("lr_step", 10000)),
+                                            gamma=float(o.get("lr_gamma", 0.1)))
+    return opt, sched
+
+
+def train(
+    manifest: Manifest,
+    cfg: Mapping[str, Any],
+    variant: str,
+    model_path: str | os.PathLike,
+    shards: Mapping[str, Sequence[str | os.PathLike]] | None = None,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+    offsets: Sequence[int] = (0,),
+    history_path: str | os.PathLike | None = None,
+    readers: Readers | None = None,
+    progress: bool = True,
+    stop_after: int | None = None,
+    init_path: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """Train ``variant`` on the manifest's train split and write ``model_path`` (meta + weights).
+
+    ``cfg``: the config ``train`` section. ``shards``: {"flow"|"heatmaps"|"pseudo": [shard paths
+    of the train split, by shard number]}. A ``checkpoint.pt`` beside ``model_path`` is written
+    every ``checkpoint_every`` iterations (atomically) and resumed from when its run
+    configuration matches; it is removed once ``model_path`` is written. ``stop_after``
+    stops after that many iterations of this call without writing ``model_path`` (tests).
+    ``init_path`` overrides ``train.model.init`` (the rule passes the classifier checkpoint
+    there when ``init`` is ``classifiers``).
+    Returns the summary also written to ``history_path`` (loss history, timings).
+    """
+    device = torch.device(device)
+    v = variant_cfg(cfg, variant)
+    losses = list(v["losses"])
+    classes = list(manifest.classes)
+    ncfg = net_config(cfg, v, len(classes))
+    run_hash = config_hash(_trainable_cfg(cfg, v, classes))
+    meta = {"variant": variant, "classes": classes, "net": ncfg.to_dict(), "config_hash": run_hash,
+            "losses": losses, "dataset": manifest.dataset, "flow_scale": float(cfg.get("flow_scale", 10.0)),
+            "seed": seed}
+    model_path = Path(model_path)
+    ckpt_path = model_path.with_name("checkpoint.pt")
+
+    seed_everything(seed)
+    ds = FrameDataset(manifest, "train", offsets, needs_of(v), shards, flow_L=int(cfg["model"]["flow_L"]),
+                      flow_scale=meta["flow_scale"], hflip=bool(cfg.get("hflip", True)), readers=readers,
+                      seed=seed)
+    net = TwoStreamNet(ncfg)
+    init = init_path or cfg["model"].get("init")
+    if init and init != "classifiers":
+        net.load_backbone(init_state(init, ncfg), str(init), prefix=cfg["model"].get("init_prefix", "features."))
+        log.info("initialised both streams from %s", init)
+    elif init == "classifiers":
+        raise TrainingError("train.model.init is 'classifiers' but no classifier checkpoint path was given")
+    net.to(device)
+    opt, sched = build_optimizer(net, cfg["optimizer"])
+    amp = autocast_dtype(str(cfg.get("amp", "auto")), device)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
+    fg = foreground_mask(classes).to(device) if v.get("heatmap_classes", "all") == "foreground" else None
+    iterations = int(cfg["iterations"])
+    history: list[dict[str, float]] = []
+    start = 0
+    if ckpt_path.exists():
+        obj = ck.load(ckpt_path)
+        ck.check_meta(obj["meta"], ckpt_path, variant, classes)
+        if obj["meta"].get("config_hash") == run_hash:
+            net.load_state_dict(obj["model"])
+            opt.load_state_dict(obj["optimizer"])
+            sched.load_state_dict(obj["scheduler"])
+            scaler.load_state_dict(obj["scaler"])
+            ck.set_rng_state(obj["rng"])
+            start = int(obj["meta"]["iteration"])
+            history = list(obj.get("history", []))
+            log.info("resuming %s from %s at iteration %d", variant, ckpt_path, start)
+        else:
+            log.warning("%s was written with another train configuration; starting afresh", ckpt_path)
+
+    batch_size = min(int(cfg["batch_size"]), len(ds))
+    workers = int(cfg.get("workers", 0))
+    stream = _stream(ds, batch_size, workers, seed, start, pin=device.type == "cuda")
+    log.info("training %s: %d samples, %d iterations from %d, batch %d, losses %s, device %s, amp %s, "
+             "%.2f M parameters", variant, len(ds), iterations, start, batch_size, losses, device, amp,
+             sum(p.numel() for p in net.parameters()) / 1e6)
+
+    def save_checkpoint(it: int) -> None:
+        ck.save(ckpt_path, {"meta": {**meta, "iteration": it}, "model": net.state_dict(),
+                            "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                            "scaler": scaler.state_dict(), "rng": ck.rng_state(), "history": history})
+
+    every = int(cfg.get("checkpoint_every", 100))
+    log_every = max(1, int(cfg.get("log_every", 25)))
+    acc: dict[str, float] = {}
+    n_acc = 0
+    t0 = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=iterations, initial=start, desc=variant, dynamic_ncols=True, mininterval=2.0)
+    net.train()
+    it = start
+    end = iterations if stop_after is None else min(iterations, start + stop_after)
+    try:
+        for it in range(start, end):
+            batch = next(stream)
+            batch = {k: (t.to(device, non_blocking=True) if torch.is_tensor(t) else t) for k, t in batch.items()}
+            ctx = torch.autocast(device.type, dtype=amp) if amp is not None else contextlib.nullcontext()
+            with ctx:
+                logits = net(batch["rgb"], batch.get("flow"))
+            terms = loss_terms(logits, batch, losses, cfg, fg)
+            loss = L.combine(terms, cfg.get("loss_weights", {}))
+            if not torch.isfinite(loss):
+                vals = ", ".join(f"{k}={float(t.detach()):.4g}" for k, t in terms.items())
+                raise TrainingError(
+                    f"variant {variant}: non-finite loss at iteration {it} ({vals}); stopping. "
+                    f"Last good checkpoint: {ckpt_path if ckpt_path.exists() else 'none'} "
+                    "(lower train.optimizer.lr or set train.amp: off)"
+                )
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            vals = {k: float(t.detach()) for k, t in terms.items()}
+            for k, val in vals.items():
+                acc[k] = acc.get(k, 0.0) + val
+            acc["total"] = acc.get("total", 0.0) + float(loss.detach())
+            n_acc += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: f"{val:.3f}" for k, val in vals.items()}, refresh=False)
+            if (it + 1) % log_every == 0 or it + 1 == end:
+                row = {"iteration": it + 1, **{k: val / n_acc for k, val in acc.items()},
+                       "lr": sched.get_last_lr()[0]}
+                history.append(row)
+                log.info("%s it %d: %s", variant, it + 1,
+                         " ".join(f"{k}={val:.4f}" for k, val in row.items() if k != "iteration"))
+                acc, n_acc = {}, 0
+            if every > 0 and (it + 1) % every == 0 and it + 1 < iterations:
+                save_checkpoint(it + 1)
+    finally:
+        if bar is not None:
+            bar.close()
+        ds.close()
+    seconds = time.perf_counter() - t0
+    done = end - start
+    summary = {"variant": variant, "dataset": manifest.dataset, "iterations": iterations,
+               "iterations_this_run": done, "resumed_from": start, "seconds": seconds,
+               "seconds_per_iteration": seconds / max(1, done), "batch_size": batch_size,
+               "samples": len(ds), "device": str(device), "amp": str(amp), "losses": losses,
+               "history": history}
+    if stop_after is not None and end < iterations:
+        save_checkpoint(end)
+        return summary
+    ck.save(model_path, {"meta": {**meta, "iteration": iterations}, "model": net.state_dict()})
+    ckpt_path.unlink(missing_ok=True)
+    if history_path is not None:
+        write_json(history_path, summary)
+    log.info("%s: %d iterations in %.1f s (%.3f s/iteration) -> %s", variant, done, seconds,
+             seconds / max(1, done), model_path)
+    return summary

@@ -1,0 +1,70 @@
+"""Scores: per variant (raw and CRF), the default variant as metrics.json, and the ablation table."""
+
+from tagseg.train import rules as tr
+
+
+rule evaluate_variant:
+    input:
+        manifest=manifest_path,
+        raw="results/{dataset}/predict/{variant}/raw",
+        crf="results/{dataset}/predict/{variant}/crf",
+    output:
+        "results/{dataset}/evaluate/{variant}.json",
+    params:
+        split=config["predict"]["split"],
+    log:
+        "results/{dataset}/logs/evaluate/{variant}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/evaluate/{variant}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../../envs/tagseg.yaml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate:
+    input:
+        lambda w: f"results/{w.dataset}/evaluate/{tr.default_variant(config)}.json",
+    output:
+        "results/{dataset}/metrics.json",
+    params:
+        variant=lambda w: tr.default_variant(config),
+    log:
+        "results/{dataset}/logs/evaluate/metrics.log",
+    benchmark:
+        "results/{dataset}/benchmarks/evaluate/metrics.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../../envs/tagseg.yaml"
+    script:
+        "../scripts/evaluate_default.py"
+
+
+rule ablation:
+    input:
+        lambda w: [f"results/{w.dataset}/evaluate/{v}.json" for v in tr.ablation_variants(config)],
+    output:
+        json="results/{dataset}/ablation.json",
+        md="results/{dataset}/ablation.md",
+    params:
+        variants=lambda w: tr.ablation_variants(config),
+        default=lambda w: tr.default_variant(config),
+    log:
+        "results/{dataset}/logs/evaluate/ablation.log",
+    benchmark:
+        "results/{dataset}/benchmarks/evaluate/ablation.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../../envs/tagseg.yaml"
+    script:
+        "../scripts/ablation.py"

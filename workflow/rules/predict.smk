@@ -1,0 +1,29 @@
+"""Inference of a trained variant on the scored split: raw and dense-CRF labelId PNGs, overlays."""
+
+from tagseg.train import rules as tr
+
+
+rule predict:
+    input:
+        unpack(lambda w: tr.predict_inputs(config, w.dataset, w.variant)),
+    output:
+        raw=directory("results/{dataset}/predict/{variant}/raw"),
+        crf=directory("results/{dataset}/predict/{variant}/crf"),
+        overlay=directory("results/{dataset}/predict/{variant}/overlay"),
+        timing="results/{dataset}/predict/{variant}/timing.json",
+    params:
+        cfg=lambda w: config["predict"],
+        device=config["device"],
+    log:
+        "results/{dataset}/logs/predict/{variant}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/predict/{variant}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=tr.gpu(config),
+    conda:
+        "../../envs/tagseg.yaml"
+    script:
+        "../scripts/predict.py"

@@ -1,0 +1,33 @@
+"""Training of the two-stream network, one job per (dataset, variant) (Saleh et al. §3.2, §4.2)."""
+
+from tagseg.train import rules as tr
+
+
+wildcard_constraints:
+    variant="[A-Za-z0-9_]+",
+
+
+rule train:
+    input:
+        unpack(lambda w: tr.train_inputs(config, w.dataset, w.variant)),
+    output:
+        model="results/{dataset}/train/{variant}/model.pt",
+        history="results/{dataset}/train/{variant}/train.json",
+    params:
+        cfg=lambda w: tr.run_config(config, w.variant),
+        offsets=config["frames"]["train_offsets"],
+        seed=config["seed"],
+        device=config["device"],
+    log:
+        "results/{dataset}/logs/train/{variant}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/train/{variant}.tsv"
+    threads: config["train"].get("threads", 2)
+    resources:
+        mem_mb=8000,
+        runtime=24 * 60,
+        gpu=tr.gpu(config),
+    conda:
+        "../../envs/tagseg.yaml"
+    script:
+        "../scripts/train.py"

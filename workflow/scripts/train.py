@@ -1,0 +1,25 @@
+"""Rule `train`: train one variant of the two-stream network."""
+
+import torch
+
+from tagseg.datasets.manifest import load
+from tagseg.device import resolve
+from tagseg.logs import configure
+from tagseg.train.loop import train
+
+configure(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+inp = snakemake.input
+shards = {k: list(getattr(inp, k)) for k in ("flow", "heatmaps", "pseudo") if hasattr(inp, k)}
+train(
+    load(inp.manifest),
+    snakemake.params.cfg,
+    snakemake.wildcards.variant,
+    snakemake.output.model,
+    shards=shards,
+    device=resolve(snakemake.params.device),
+    seed=int(snakemake.params.seed),
+    offsets=list(snakemake.params.offsets),
+    history_path=snakemake.output.history,
+    init_path=getattr(inp, "init", None),
+)
