@@ -31,8 +31,8 @@ def read_rgb(path: str | os.PathLike, size: tuple[int, int] | None = None) -> np
     return img
 
 
-def read_label(path: str | os.PathLike) -> np.ndarray:
-    """Read a single-channel label image (e.g. ``*_gtFine_labelIds.png``) as (H, W) uint8."""
+def read_label_ids(path: str | os.PathLike) -> np.ndarray:
+    """Read a single-channel label PNG (8 or 16 bit) as (H, W) integers, unconverted."""
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: label image not found")
@@ -40,7 +40,16 @@ def read_label(path: str | os.PathLike) -> np.ndarray:
     if img is None:
         raise ImageError(f"{path}: unreadable or corrupt label image")
     if img.ndim != 2:
-        raise ImageError(f"{path}: label image must have one channel, found shape {img.shape}")
+        raise ImageError(
+            f"{path}: label image must be single-channel labelIds, found shape {img.shape}"
+            " (colour and palette PNGs are not label-id images)"
+        )
+    return img
+
+
+def read_label(path: str | os.PathLike) -> np.ndarray:
+    """Read a single-channel label image (e.g. ``*_gtFine_labelIds.png``) as (H, W) uint8."""
+    img = read_label_ids(path)
     if img.dtype != np.uint8 and img.size and int(img.max()) > 255:
         raise ImageError(f"{path}: label ids above 255 (max {int(img.max())}); expected 8-bit labelIds")
     return img.astype(np.uint8)

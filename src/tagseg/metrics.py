@@ -32,11 +32,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from .classes import CATEGORIES, CLASS_NAMES, IGNORE, LABELS, NUM_CLASSES, TRAIN_LABELS
-from .images import ImageError
+from .images import ImageError, read_label_ids
 
 VOID = NUM_CLASSES
 """Column of the confusion matrix counting predictions that are not an evaluation class."""
@@ -181,22 +180,6 @@ for _lab in LABELS:
     if _lab.label_id >= 0:
         _KNOWN_IDS[_lab.label_id] = True
         _TRAIN_LUT[_lab.label_id] = _lab.train_id
-
-
-def read_label_ids(path: str | os.PathLike) -> np.ndarray:
-    """Read a single-channel labelId PNG (8 or 16 bit) as (H, W) integers, unconverted."""
-    path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path}: label image not found")
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ImageError(f"{path}: unreadable or corrupt label image")
-    if img.ndim != 2:
-        raise ImageError(
-            f"{path}: label image must be single-channel labelIds, found shape {img.shape}"
-            " (colour and palette PNGs are not label-id images)"
-        )
-    return img
 
 
 def label_ids_to_train_ids(ids: np.ndarray, source: str = "label image") -> np.ndarray:

@@ -46,8 +46,8 @@ def snippet_tags(label_ids: np.ndarray, min_fraction: float, source: str) -> lis
 
 def _check_root(name: str, root: Path) -> None:
     expected = (
-        f"expected leftImg8bit_sequence/{{train,val}}/{{city}}/{{city}}_{{seq:06d}}_{{frame:06d}}"
-        f"_leftImg8bit.png and gtFine/{{train,val}}/{{city}}/…_gtFine_labelIds.png under it"
+        "expected leftImg8bit_sequence/{train,val}/{city}/{city}_{seq:06d}_{frame:06d}"
+        "_leftImg8bit.png and gtFine/{train,val}/{city}/…_gtFine_labelIds.png under it"
     )
     if not root.is_dir():
         raise ManifestError(

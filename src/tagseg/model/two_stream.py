@@ -14,7 +14,7 @@ by 2 (DeepLab-style), keeping the parameter shapes of VGG-16.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
