@@ -67,10 +67,12 @@ class SlurmCluster:
     """Single-node Slurm (slurmctld + slurmd + munged) confined to ``workdir``."""
 
     def __init__(self, workdir: Path | None = None, cpus: int = 8, memory_mb: int = 32000,
-                 gpus: int = 1, min_job_age: int = 300):
+                 gpus: int = 1, min_job_age: int = 300, gpu_model: str = "tgfake"):
         """``cpus``/``memory_mb``: what the node advertises (``config_overrides``: the hardware
-        may have less; jobs then share cores). ``gpus``: GPU GRES advertised without devices, so
-        rules declaring ``gpu`` are scheduled. ``min_job_age``: seconds a finished job stays
+        may have less; jobs then share cores). ``gpus``: GPU GRES of type ``gpu_model``
+        advertised without devices, so rules declaring ``gpu`` (and ``gpu_model``, or a typed
+        ``gres``) are scheduled. Partitions: ``debug`` (default) and ``gpu``, both the one node.
+        ``min_job_age``: seconds a finished job stays
         visible to ``squeue`` (the plugin's squeue status check needs >= 3x its initial delay).
         """
         self.owns_dir = workdir is None
@@ -78,7 +80,7 @@ class SlurmCluster:
         short_tmp = "/tmp" if os.path.isdir("/tmp") else None
         self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="tgslurm-",
                                                                         dir=short_tmp))
-        self.cpus, self.memory_mb, self.gpus = cpus, memory_mb, gpus
+        self.cpus, self.memory_mb, self.gpus, self.gpu_model = cpus, memory_mb, gpus, gpu_model
         self.min_job_age = min_job_age
         self.node = socket.gethostname().split(".")[0]
         self.conf = self.dir / "slurm.conf"
@@ -138,8 +140,9 @@ ReturnToService=2
 SlurmdParameters=config_overrides
 SchedulerParameters=sched_interval=1
 GresTypes=gpu
-NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.memory_mb} Gres=gpu:{self.gpus} State=UNKNOWN
+NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.memory_mb} Gres=gpu:{self.gpu_model}:{self.gpus} State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
 """)
         # A GPU count without device files: lets jobs that declare gpu=N be scheduled (they
         # get no real device; CUDA code falls back to the CPU with device: auto).
@@ -148,7 +151,7 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
             (d / f"fakegpu{i}").touch()
             fakes.append(str(d / f"fakegpu{i}"))
         (d / "gres.conf").write_text("".join(
-            f"NodeName={self.node} Name=gpu File={f}\n" for f in fakes))
+            f"NodeName={self.node} Name=gpu Type={self.gpu_model} File={f}\n" for f in fakes))
         srun = self.bin / "srun"
         srun.write_text(f'#!/bin/sh\nSLURM_CONF="{self.conf}" exec "{which("srun")}" "$@"\n')
         os.chmod(srun, 0o755)

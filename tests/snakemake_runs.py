@@ -2,7 +2,8 @@
 
 Every run is ``python -m snakemake -s <repo>/Snakefile -d <tmp> --configfile
 <repo>/config/config.yaml <tmp>/c.yaml ...``: the repository's defaults plus a small override
-(64x32 frames, 2+2 snippets, few shards), so nothing is written into the repository.
+(64x32 frames, 2+2 snippets, few shards, a 30-iteration network), so nothing is written into
+the repository.
 
 Stages are listed in DAG order in `STAGES`; `available_stages()` says which of them the
 Snakefile includes right now, so tests can target the deepest stage that exists.
@@ -42,7 +43,18 @@ TINY = {
     # Small CAM classifier: one epoch on 32-pixel crops, one scale (only used by the
     # classifiers/heatmaps rules; ~5 s CPU for the classifier, ~3 s per heatmap shard).
     "heatmaps": {"cam": {"epochs": 1, "input_size": 32, "batch_size": 16, "width": 0.125},
-                 "scales": [1.0]},
+                 "scales": [1.0], "threads": 1},
+    # One thread per job everywhere: two jobs share the two CI cores, and runs with different
+    # --cores plan the same threads (Snakemake caps a rule's threads at --cores, and torch's
+    # CPU results, training's above all, depend on the thread count).
+    "flow": {"threads": 1},
+    # Tiny network, 30 iterations of batch 2 (~2 s CPU), a resumable checkpoint every 5 (so a
+    # run killed during `train` has one to resume from). The default variant is the one that
+    # reads every earlier stage (flow, heatmaps, pseudo-labels), so metrics.json depends on
+    # the whole DAG.
+    "train": {"variant": "two_stream_pseudo", "iterations": 30, "batch_size": 2, "threads": 1,
+              "checkpoint_every": 5, "log_every": 5,
+              "model": {"width": 0.0625, "head_channels": 256}},
 }
 
 
@@ -51,7 +63,7 @@ def shard_targets(stage: str, splits=("train", "val")) -> list[str]:
             for split in splits for i in range(SHARDS[split])]
 
 
-VARIANT = yaml.safe_load(DEFAULT_CONFIG.read_text())["train"]["variant"]  # default variant
+VARIANT = TINY["train"]["variant"]  # the variant metrics.json scores in the tiny config
 
 # Stage name -> (rule file that defines it, targets that build all of it for the tiny config).
 # In DAG order (the order tests rely on: each stage may need all earlier ones).
@@ -63,7 +75,8 @@ STAGES: dict[str, tuple[str, list[str]]] = {
     "heatmaps": ("heatmaps.smk", shard_targets("heatmaps") + [f"{RESULTS}/heatmaps/quality.json"]),
     "pseudolabels": ("pseudolabels.smk",
                      shard_targets("pseudolabels") + [f"{RESULTS}/pseudolabels/quality.json"]),
-    "train": ("train.smk", [f"{RESULTS}/train/{VARIANT}/model.pt"]),
+    "train": ("train.smk", [f"{RESULTS}/train/{VARIANT}/model.pt",
+                            f"{RESULTS}/train/{VARIANT}/train.json"]),
     "predict": ("predict.smk", [f"{RESULTS}/predict/{VARIANT}/timing.json"]),
     "evaluate": ("evaluate.smk", [f"{RESULTS}/metrics.json"]),
 }
@@ -288,10 +301,63 @@ def _plain(v):
     return v
 
 
+# JSON keys and HDF5 attributes that measure the run rather than its result (wall-clock
+# timings, how much of a resumable training ran in this process): left out when comparing two
+# runs' outputs.
+VOLATILE_KEYS = re.compile(r"^(.*seconds.*|iterations_this_run|resumed_from)$")
+
+
+def _stable(obj):
+    if isinstance(obj, dict):
+        return {k: _stable(v) for k, v in obj.items() if not VOLATILE_KEYS.match(str(k))}
+    if isinstance(obj, list):
+        return [_stable(v) for v in obj]
+    return obj
+
+
+def _same_tree(x, y, where: str) -> str | None:
+    """None when two loaded torch checkpoints hold equal values (tensors bit-equal), else why."""
+    import torch
+    if torch.is_tensor(x) or torch.is_tensor(y):
+        if not (torch.is_tensor(x) and torch.is_tensor(y)) or x.dtype != y.dtype \
+                or x.shape != y.shape or not torch.equal(x, y):
+            return f"{where}: tensors differ"
+        return None
+    if isinstance(x, dict) and isinstance(y, dict):
+        if x.keys() != y.keys():
+            return f"{where}: keys differ {sorted(set(map(str, x)) ^ set(map(str, y)))[:10]}"
+        for k in x:
+            if why := _same_tree(x[k], y[k], f"{where}/{k}"):
+                return why
+        return None
+    if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
+        if len(x) != len(y):
+            return f"{where}: lengths differ"
+        for i, (a, b) in enumerate(zip(x, y)):
+            if why := _same_tree(a, b, f"{where}[{i}]"):
+                return why
+        return None
+    return None if x == y else f"{where}: {x!r} != {y!r}"
+
+
 def same_outputs(a: Path, b: Path, rel: str) -> str | None:
-    """None when artifact ``rel`` has equal content under workdirs ``a`` and ``b``, else why."""
+    """None when artifact ``rel`` has equal content under workdirs ``a`` and ``b``, else why.
+
+    HDF5: every dataset and attribute, JSON: every value (both but `VOLATILE_KEYS`); torch
+    checkpoints: equal structure and bit-equal tensors (the bytes differ: torch.save names its
+    zip records after the temporary file it writes to); directories: the same files, each equal.
+    """
     import numpy as np
     pa, pb = a / rel, b / rel
+    if pa.is_dir() and pb.is_dir():
+        fa = sorted(str(p.relative_to(pa)) for p in pa.rglob("*") if p.is_file())
+        fb = sorted(str(p.relative_to(pb)) for p in pb.rglob("*") if p.is_file())
+        if fa != fb:
+            return f"{rel}: different files {sorted(set(fa) ^ set(fb))[:10]}"
+        for f in fa:
+            if f != ".snakemake_timestamp" and (why := same_outputs(a, b, f"{rel}/{f}")):
+                return why
+        return None
     if not pa.is_file() or not pb.is_file():
         return f"{rel}: missing ({pa.is_file()=}, {pb.is_file()=})"
     if pa.suffix == ".h5":
@@ -303,10 +369,15 @@ def same_outputs(a: Path, b: Path, rel: str) -> str | None:
             if isinstance(x, np.ndarray):
                 if x.shape != y.shape or x.dtype != y.dtype or not np.array_equal(x, y, equal_nan=True):
                     return f"{rel}: dataset {k} differs"
-            elif x != y:
+            elif _stable(x) != _stable(y):
                 return f"{rel}: attributes {k} differ: {x} != {y}"
         return None
     if pa.suffix == ".json":
-        ja, jb = json.loads(pa.read_text()), json.loads(pb.read_text())
+        ja, jb = _stable(json.loads(pa.read_text())), _stable(json.loads(pb.read_text()))
         return None if ja == jb else f"{rel}: JSON differs:\n{ja}\n!=\n{jb}"
+    if pa.suffix == ".pt":
+        import torch
+        ta = torch.load(pa, map_location="cpu", weights_only=False)
+        tb = torch.load(pb, map_location="cpu", weights_only=False)
+        return _same_tree(ta, tb, rel)
     return None if pa.read_bytes() == pb.read_bytes() else f"{rel}: bytes differ"

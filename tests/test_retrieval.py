@@ -367,20 +367,24 @@ def test_classifier_scorer_from_checkpoint(tmp_path):
 # ---------------------------------------------------------------- clips as a 'webvideos' dataset
 
 def test_clips_become_a_webvideos_manifest(tmp_path, web, scorer):
+    """Real clips (decoded from a rendered mp4) -> `webvideos` snippets: one per window of the
+    frames the stages need (here flow L = 2: offsets -1..2), frames as PNGs, tags = [class]."""
     from tagseg.datasets.manifest import load
+    from tagseg.datasets.webvideos import build_manifest, window_starts
     from tagseg.images import read_rgb
-    from tagseg.retrieval.dataset import build_manifest
 
     dl = {"class": "car", "downloaded": [{"id": "car-000", "path": str(web / "videos" / "car-000.mp4")}]}
     k = keyframes.keyframes(dl, CAR, scorer)
     rec = clips.clips(k, tmp_path / "car.h5", CAR, scorer, fps=6, size=(32, 48))
     assert rec["clips"]
-    m = build_manifest("webcars", [tmp_path / "car.h5"], tmp_path / "root", shards=2)
+    cfg = {"kind": "webvideos", "source": "synthcity", "root": str(tmp_path / "root"), "shards": {"train": 2}}
+    m = build_manifest("webcars", cfg, [tmp_path / "car.h5"], NAMES, offsets=[-1, 0, 1, 2])
     m.save(tmp_path / "manifest.json")
     m2 = load(tmp_path / "manifest.json")
-    assert m2.kind == "webvideos" and m2.size == (32, 48) and len(m2.snippets) == len(rec["clips"])
+    expected = sum(len(window_starts(c["frames"], -1, 3)) for c in rec["clips"])
+    assert m2.kind == "webvideos" and m2.size == (32, 48) and len(m2.snippets) == expected > 0
     s = m2.snippets[0]
-    assert s.tags == ["car"] and s.gt is None and s.split == "train"
-    assert len(s.frames) == rec["clips"][0]["frames"]
-    assert read_rgb(s.frame_path(0)).shape == (32, 48, 3)
+    assert s.tags == ["car"] and s.gt is None and s.split == "train" and len(s.frames) == 5
+    assert s.extra["video_id"] == "car-000" and min(s.extra["relevance"]) >= 0.8
+    assert read_rgb(s.frame_path(-1)).shape == (32, 48, 3) and read_rgb(s.frame_path(3)).shape == (32, 48, 3)
     assert {x.shard for x in m2.snippets} <= {0, 1}

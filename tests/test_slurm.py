@@ -62,11 +62,19 @@ def cluster():
         c.stop()
 
 
-def test_cluster_runs_a_batch_job(cluster, tmp_path):
+# GPU requests as the plugin writes them (see test_rule_resources): gpu=1 alone, with
+# gpu_model (README), and a typed gres with gpu: 0 (README's alternative), on a GPU partition.
+GPU_REQUESTS = {"gpus": ["--gpus=1"], "gpu_model": ["-p", "gpu", "--gpus={model}:1"],
+                "gres": ["-p", "gpu", "--gres=gpu:{model}:1"]}
+
+
+@pytest.mark.parametrize("request_form", sorted(GPU_REQUESTS))
+def test_cluster_runs_a_batch_job(cluster, tmp_path, request_form):
     """The test cluster itself: sbatch + srun inside the job, visible in squeue afterwards;
-    a GPU request (--gpus, as the plugin writes it for rules with gpu=1) is schedulable."""
+    each form of GPU request the plugin writes for the profile's settings is schedulable."""
     env = cluster.env()
-    r = subprocess.run(["sbatch", "--parsable", "-n1", "-t", "1", "--mem", "100", "--gpus=1",
+    flags = [f.format(model=cluster.gpu_model) for f in GPU_REQUESTS[request_form]]
+    r = subprocess.run(["sbatch", "--parsable", "-n1", "-t", "1", "--mem", "100", *flags,
                         "-o", str(tmp_path / "out.txt"), "--wrap", "srun -n1 hostname"],
                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=30)
     assert r.returncode == 0, r.stderr
@@ -79,6 +87,12 @@ def test_cluster_runs_a_batch_job(cluster, tmp_path):
         time.sleep(0.3)
     assert state == "COMPLETED", (state, cluster.logs())
     assert (tmp_path / "out.txt").read_text().strip() == cluster.node
+    info = subprocess.run(["scontrol", "show", "job", jid], capture_output=True, text=True,
+                          env=env, timeout=20).stdout
+    typed = f"{cluster.gpu_model}:" if request_form != "gpus" else ""
+    assert re.search(rf"TresPer(Job|Node|Task)=gres[:/]gpu:{typed}1\b", info), info
+    if "-p" in flags:
+        assert "Partition=gpu" in info, info
 
 
 def job_resources(plan_output: str) -> dict[str, dict[str, str]]:
@@ -157,7 +171,7 @@ def test_workflow_through_slurm_equals_local_run(cluster, tmp_path):
         assert f"TimeLimit={minutes // 60:02d}:{minutes % 60:02d}:00" in info or \
             f"TimeLimit={minutes // 1440}-" in info, (rule, want, info)
         if int(want.get("gpu", 0)):
-            assert "gres/gpu" in info, (rule, info)
+            assert re.search(r"TresPer(Job|Node|Task)=gres[:/]gpu", info), (rule, info)
 
     for t in targets + [f"{sr.RESULTS}/manifest.json"]:
         assert sr.same_outputs(local, remote, t) is None, sr.same_outputs(local, remote, t)

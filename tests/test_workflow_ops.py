@@ -1,31 +1,33 @@
 """Operating the workflow: rerunning single stages, building one artifact, surviving a kill.
 
 All runs use the repository's Snakefile on a tiny synthcity config in tmp dirs (see
-`snakemake_runs`). The stage under test, `OPS_STAGE`, is the deepest stage of
-`snakemake_runs.STAGES` that the Snakefile includes, capped at `OPS_UPTO` to keep CI short.
+`snakemake_runs`: 64x32 frames, 2+2 snippets, a 30-iteration network), over the whole DAG up
+to ``results/synthcity/metrics.json``. The tiny config's default variant (two_stream_pseudo)
+reads flow, heatmaps and pseudo-labels, so every stage is upstream of metrics.json.
 One complete run (`baseline`) is shared; every test that changes files works on a copy.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import snakemake_runs as sr
 
-# Deepest stage these tests drive. "flow": ~60 s CPU for the whole module. Raising it to
-# "heatmaps" works (tiny CAM settings are in snakemake_runs.TINY) but adds the classifier
-# and 3 heatmap shards to the baseline, the forced rerun and both interrupted runs.
-OPS_UPTO = "flow"
+# Deepest stage these tests drive (the whole DAG: ~30 jobs of 2-4 s CPU each for a run).
+OPS_UPTO = "evaluate"
 OPS_STAGE = sr.deepest_stage(upto=OPS_UPTO)
 STAGES = sr.available_stages(upto=OPS_UPTO)
 TARGETS = [t for s in STAGES for t in sr.STAGES[s][1]]
+METRICS = f"{sr.RESULTS}/metrics.json"
 
 # A changed value in each stage's own config section (any schema-valid change will do).
 PARAM_TWEAKS = {
@@ -34,7 +36,17 @@ PARAM_TWEAKS = {
     "classifiers": {"heatmaps": {"cam": {"lr": 1.0e-3}}},
     "heatmaps": {"heatmaps": {"scales": [1.0, 1.5]}},
     "pseudolabels": {"pseudolabels": {"lambda_m": 1.5}},
+    "train": {"train": {"lse_r": 4.0}},
+    "predict": {"predict": {"crf": {"iterations": 3}}},
 }
+# Stages whose config tweak is tested (dry runs, ~5 s each).
+PARAM_STAGES = ["flow", "heatmaps", "pseudolabels", "train", "predict"]
+# Stages forced with --forcerun (real reruns of the stage and all downstream jobs).
+FORCE_STAGES = ["heatmaps"]
+# (stage, signal) of the interruption tests: a per-shard stage in the middle of the DAG and
+# the training (killed between two checkpoints).
+INTERRUPTIONS = [("pseudolabels", signal.SIGTERM), ("pseudolabels", signal.SIGKILL),
+                 ("train", signal.SIGTERM), ("train", signal.SIGKILL)]
 
 
 def _skip_reason() -> str | None:
@@ -45,6 +57,11 @@ def _skip_reason() -> str | None:
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(_skip_reason() is not None,
                                                    reason=_skip_reason() or "")]
+
+
+def need(stage: str) -> None:
+    if stage not in STAGES:
+        pytest.skip(f"stage {stage!r} is not in the Snakefile yet")
 
 
 def copy_run(src: Path, dst: Path) -> Path:
@@ -58,7 +75,7 @@ def baseline(tmp_path_factory) -> Path:
     """A complete, uninterrupted run of every available stage up to OPS_STAGE."""
     wd = tmp_path_factory.mktemp("baseline")
     sr.write_config(wd)
-    sr.snakemake(wd, "--cores", "2", *TARGETS)
+    sr.snakemake(wd, "--cores", "2", *TARGETS, timeout=600)
     return wd
 
 
@@ -68,17 +85,28 @@ def deps(baseline) -> dict[str, set[str]]:
     return sr.rule_graph(baseline, *TARGETS)
 
 
-def stage_rule(stage: str) -> str:
-    return "manifest" if stage == "manifest" else stage
-
-
 def summary(wd: Path, *targets: str) -> dict[str, str]:
-    """Output file -> rule that makes it (``--summary``), for the current targets."""
+    """Output file -> rule that makes it (``--summary``), for the current targets. Directory
+    outputs (predict's PNG folders) are listed as the files in them."""
     r = sr.snakemake(wd, "--summary", *targets)
     rows = [line.split("\t") for line in r.stdout.splitlines()]
     header = next(i for i, row in enumerate(rows) if row[:1] == ["output_file"])
     col = rows[header].index("rule")
-    return {row[0]: row[col] for row in rows[header + 1:] if len(row) > col}
+    out = {}
+    for row in rows[header + 1:]:
+        if len(row) <= col:
+            continue
+        p = wd / row[0]
+        files = [q for q in p.rglob("*") if q.is_file()] if p.is_dir() else [p]
+        for q in files:
+            out[str(q.relative_to(wd))] = row[col]
+    return out
+
+
+def metric_values(wd: Path) -> dict:
+    """The scores of metrics.json (raw and CRF), as the evaluate rule wrote them."""
+    m = json.loads((wd / METRICS).read_text())
+    return {k: m[k] for k in ("raw", "crf", "n_images", "variant")}
 
 
 # ----------------------------------------------------------------------------- complete run
@@ -96,6 +124,9 @@ def test_complete_run_is_up_to_date_and_intact(baseline):
         assert {"s", "max_rss"} <= set(header), f"{b}: {header}"
     logs = list((baseline / sr.RESULTS / "logs").rglob("*.log"))
     assert len(logs) >= len(benches), (logs, benches)
+    if "evaluate" in STAGES:
+        scores = metric_values(baseline)
+        assert scores["variant"] == sr.VARIANT and scores["n_images"] > 0, scores
 
 
 # ----------------------------------------------------------------------------- one artifact
@@ -103,8 +134,7 @@ def test_single_artifact_builds_only_what_it_needs(baseline, tmp_path):
     """`snakemake results/synthcity/flow/val/shard-0.h5` builds that shard (and the manifest
     it needs), no sibling shard and nothing downstream. (The rendered dataset is reused from
     the baseline run to save time; all of results/ is removed.)"""
-    if "flow" not in STAGES:
-        pytest.skip("flow stage not in the Snakefile yet")
+    need("flow")
     target = f"{sr.RESULTS}/flow/val/shard-0.h5"
     wd = copy_run(baseline, tmp_path / "run")
     shutil.rmtree(wd / "results")
@@ -117,16 +147,20 @@ def test_single_artifact_builds_only_what_it_needs(baseline, tmp_path):
 
 
 # ----------------------------------------------------------------------------- --forcerun
-def test_forcerun_reruns_stage_and_downstream_only(baseline, deps, tmp_path):
-    """`--forcerun <stage>` reruns that stage's jobs and everything depending on them (new
-    mtime, same content), and leaves every upstream file untouched (same mtime and bytes).
-    Note the `=`: `--forcerun` takes several values, so `--forcerun flow TARGET` would force
-    TARGET's rule too."""
-    rule = stage_rule(OPS_STAGE)
+@pytest.mark.parametrize("stage", FORCE_STAGES)
+def test_forcerun_reruns_stage_and_downstream_only(baseline, deps, tmp_path, stage):
+    """`--forcerun <stage>` reruns that stage's jobs and everything depending on them, down to
+    metrics.json (new mtime, same content), and leaves every upstream file untouched (same
+    mtime and bytes). Note the `=`: `--forcerun` takes several values, so
+    `--forcerun heatmaps TARGET` would force TARGET's rule too."""
+    need(stage)
+    rule = stage
     wd = copy_run(baseline, tmp_path / "run")
     assert rule in deps, (rule, deps)
     expected = {rule} | sr.downstream(deps, rule)
     above = sr.upstream(deps, rule)
+    if "evaluate" in STAGES:
+        assert {"train", "predict", "evaluate"} <= expected, expected
 
     made_by = summary(wd, *TARGETS)
     assert expected <= set(made_by.values()), (expected, made_by)
@@ -137,19 +171,21 @@ def test_forcerun_reruns_stage_and_downstream_only(baseline, deps, tmp_path):
     for f, r in made_by.items():
         if r in above or f.startswith("data/"):
             assert f not in rerun, f"upstream {f} (rule {r}) was rewritten"
+            assert after[f][1] == before[f][1], f"upstream {f} changed"
         elif r in expected:
             assert f in rerun, f"{f} (rule {r}) was not rerun"
             assert sr.same_outputs(baseline, wd, f) is None, f"{f} changed content on rerun"
+    if "evaluate" in STAGES:
+        assert METRICS in rerun and metric_values(wd) == metric_values(baseline)
 
 
 # ----------------------------------------------------------------------------- params trigger
-def test_changed_config_section_reruns_that_stage(baseline, deps, tmp_path):
-    """Changing a stage's config section plans that stage (reason: params changed) and its
-    downstream, never the stages above it."""
-    stage = OPS_STAGE
-    if stage not in PARAM_TWEAKS:
-        pytest.skip(f"no config tweak known for stage {stage!r}")
-    rule = stage_rule(stage)
+@pytest.mark.parametrize("stage", PARAM_STAGES)
+def test_changed_config_section_reruns_that_stage(baseline, deps, tmp_path, stage):
+    """Changing a stage's config section plans that stage (reason: params changed) and
+    everything downstream of it, never the stages above it."""
+    need(stage)
+    rule = stage
     wd = copy_run(baseline, tmp_path / "run")
     sr.write_config(wd, PARAM_TWEAKS[stage], name="tweak.yaml")
     plan, out = sr.planned_jobs(wd, *TARGETS, configs=("c.yaml", "tweak.yaml"),
@@ -157,18 +193,15 @@ def test_changed_config_section_reruns_that_stage(baseline, deps, tmp_path):
     assert rule in plan, plan
     assert "Params have changed since last execution" in out
     assert not set(plan) & sr.upstream(deps, rule), plan
-    assert set(plan) <= {rule} | sr.downstream(deps, rule), plan
+    assert set(plan) == {rule} | sr.downstream(deps, rule), plan
 
 
 # ----------------------------------------------------------------------------- interruption
-def stage_outputs(stage: str) -> list[str]:
-    return [t for t in sr.STAGES[stage][1] if t.endswith(".h5")] or sr.STAGES[stage][1]
-
-
-def run_and_interrupt(wd: Path, sig: int, outputs: list[str], timeout: float = 120):
+def run_and_interrupt(wd: Path, sig: int, ready: Callable[[], str | None],
+                      timeout: float = 180) -> str:
     """Start Snakemake (one core: jobs one after another) and send ``sig`` to its process
-    group once one of ``outputs`` is finished and another is being made. Returns the
-    finished outputs at that moment and the one that was in progress."""
+    group once ``ready()`` says the run is in the middle of the stage (returns a description
+    of that moment). Returns that description."""
     cmd = sr.command(wd, "--cores", "1", *TARGETS)
     proc = subprocess.Popen(cmd, env=sr.env(), stdout=subprocess.DEVNULL,
                             stderr=open(wd / "interrupted.log", "w"), start_new_session=True)
@@ -176,64 +209,113 @@ def run_and_interrupt(wd: Path, sig: int, outputs: list[str], timeout: float = 1
     try:
         while time.monotonic() < end:
             if proc.poll() is not None:
-                pytest.fail(f"run finished before it could be interrupted; see {wd}/interrupted.log")
-            marked = sr.incomplete_outputs(wd)
-            done = [o for o in outputs if o not in marked and (wd / o).exists()]
-            busy = {o for o in marked & set(outputs) if not (wd / o).exists()}
-            if done and busy:
-                # Prefer killing while the job is writing its temporary file.
-                started, writing = time.monotonic(), False
-                while not writing and time.monotonic() - started < 5 and proc.poll() is None:
-                    writing = any(p.name.endswith(".tmp") for o in busy
-                                  for p in (wd / o).parent.glob(f".{Path(o).name}.*"))
-                    time.sleep(0.01)
+                pytest.fail("run finished before it could be interrupted; "
+                            f"see {wd}/interrupted.log")
+            if moment := ready():
                 os.killpg(proc.pid, sig)
                 proc.wait(timeout=60)
-                print(f"{signal.Signals(sig).name}: finished {done}, in progress {sorted(busy)}"
-                      f"{' (writing its temporary file)' if writing else ''}")
-                return done, busy
-            time.sleep(0.02)
-        pytest.fail("stage did not reach a second job in time")
+                print(f"{signal.Signals(sig).name}: {moment}")
+                return moment
+            time.sleep(0.01)
+        pytest.fail("the stage did not reach the point of interruption in time")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_interrupted_stage_resumes_without_recomputing(baseline, tmp_path, sig):
-    """Kill a run in the middle of OPS_STAGE: no file that looks complete is corrupt;
-    `--rerun-incomplete` finishes it without recomputing finished shards, and the results equal
-    the uninterrupted run's."""
-    outputs = stage_outputs(OPS_STAGE)
-    if len(outputs) < 2:
-        pytest.skip(f"stage {OPS_STAGE} has fewer than two jobs to interrupt between")
-    # Start from the baseline with OPS_STAGE's val shards (and what depends on them) removed:
-    # the interrupted run redoes part of exactly that stage.
+def between_shards(wd: Path, outputs: list[str]) -> Callable[[], str | None]:
+    """Ready when one shard of ``outputs`` is finished and another is being made (preferably
+    while its job writes its temporary file)."""
+    state: dict = {}
+
+    def ready():
+        marked = sr.incomplete_outputs(wd)
+        done = [o for o in outputs if o not in marked and (wd / o).exists()]
+        busy = sorted(o for o in marked & set(outputs) if not (wd / o).exists())
+        if not (done and busy):
+            return None
+        if "since" not in state:
+            state["since"] = time.monotonic()
+        writing = any(p.name.endswith(".tmp") for o in busy
+                      for p in (wd / o).parent.glob(f".{Path(o).name}.*"))
+        if writing or time.monotonic() - state["since"] > 5:
+            return (f"finished {done}, in progress {busy}"
+                    f"{' (writing its temporary file)' if writing else ''}")
+        return None
+    return ready
+
+
+def during_training(wd: Path, model: str) -> Callable[[], str | None]:
+    """Ready when training has written a resumable checkpoint and not yet its model."""
+    ckpt = (wd / model).with_name("checkpoint.pt")
+
+    def ready():
+        if ckpt.exists() and not (wd / model).exists():
+            return f"training in progress, {ckpt.name} written"
+        return None
+    return ready
+
+
+def checkpoint_iteration(path: Path) -> int:
+    import torch
+    return int(torch.load(path, map_location="cpu", weights_only=False)["meta"]["iteration"])
+
+
+@pytest.mark.parametrize("stage,sig", INTERRUPTIONS,
+                         ids=[f"{s}-{signal.Signals(g).name}" for s, g in INTERRUPTIONS])
+def test_interrupted_stage_resumes_without_recomputing(baseline, tmp_path, stage, sig):
+    """Kill a run in the middle of ``stage`` (all of whose outputs were removed from a copy of
+    the baseline): no file that looks complete is corrupt; `--rerun-incomplete` finishes it
+    without recomputing finished shards (or, for `train`, finished iterations: it resumes
+    from its checkpoint), reruns everything downstream, and ends with the same metrics.json
+    (and every other artifact) as the uninterrupted run."""
+    need(stage)
     wd = copy_run(baseline, tmp_path / "run")
-    outputs = [o for o in outputs if "/val/" in o] if sum("/val/" in o for o in outputs) > 1 \
-        else outputs
-    for t in outputs + [t for t in sr.STAGES[OPS_STAGE][1] if not t.endswith(".h5")]:
+    outputs = sr.STAGES[stage][1]
+    for t in outputs:
         (wd / t).unlink()
-    done, busy = run_and_interrupt(wd, sig, outputs)
+    if stage == "train":
+        model = next(t for t in outputs if t.endswith("model.pt"))
+        ready = during_training(wd, model)
+    else:
+        shards = [t for t in outputs if t.endswith(".h5")]
+        assert len(shards) >= 2, f"stage {stage} has fewer than two jobs to interrupt between"
+        ready = between_shards(wd, shards)
+    run_and_interrupt(wd, sig, ready)
 
     broken = {}
     for p in list((wd / "results").rglob("*")) + list((wd / "data").rglob("*")):
         if p.is_file() and sr.looks_complete(p) and (why := sr.check_artifact(p)):
             broken[str(p.relative_to(wd))] = why
     assert not broken, f"corrupt files after {signal.Signals(sig).name}: {broken}"
-    for o in busy:
+    for o in sr.incomplete_outputs(wd) & set(outputs):
         assert not (wd / o).exists() or sr.check_artifact(wd / o) is None, o
+    finished = {o: (wd / o).stat().st_mtime_ns for o in outputs if (wd / o).exists()}
+    if stage == "train":
+        ckpt = (wd / model).with_name("checkpoint.pt")
+        assert not finished, f"training finished before the kill: {finished}"
+        resume_at = checkpoint_iteration(ckpt)
+        assert resume_at > 0
 
-    finished = {o: (wd / o).stat().st_mtime_ns for o in done}
     if sig == signal.SIGKILL:
         # A killed Snakemake cannot release its lock: the documented recovery step.
         sr.snakemake(wd, "--unlock", *TARGETS)
     sr.snakemake(wd, "--cores", "2", "--rerun-incomplete", *TARGETS)
+
     for o, mtime in finished.items():
         assert (wd / o).stat().st_mtime_ns == mtime, f"finished {o} was recomputed"
+    if stage == "train":
+        history = json.loads((wd / model).with_name("train.json").read_text())
+        assert history["resumed_from"] == resume_at, history
+        assert history["iterations_this_run"] == history["iterations"] - resume_at, history
+        assert not ckpt.exists(), "checkpoint left behind after the model was written"
     diffs = [d for t in TARGETS if (d := sr.same_outputs(baseline, wd, t))]
     assert not diffs, diffs
+    if "evaluate" in STAGES:
+        # metrics.json was recomputed from the resumed stage's outputs, and scores the same.
+        assert (wd / METRICS).stat().st_mtime_ns != (baseline / METRICS).stat().st_mtime_ns
+        assert metric_values(wd) == metric_values(baseline)
     stray = [str(p.relative_to(wd)) for p in (wd / "results").rglob(".*.tmp")]
     if stray:  # not corrupt (nothing reads them), but left behind by the killed writer
         print(f"temporary files left by the killed job: {stray}")

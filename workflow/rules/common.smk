@@ -105,3 +105,54 @@ def retrieval_class_files(stage, ext="json"):
     return lambda w: [
         f"results/{w.dataset}/retrieval/{stage}/{c}.{ext}" for c in retrieval_cfg()["classes"]
     ]
+
+
+# ---- webvideos datasets (dataset.smk) and train.extra_datasets (train.smk) ----
+import re as _re
+
+from tagseg.datasets import extra as extra_data
+from tagseg.datasets import webvideos as webvideos_data
+from tagseg.train import rules as train_rules
+
+
+def webvideos_pattern():
+    """Wildcard regex matching exactly the config's datasets of kind webvideos (none: never matches)."""
+    names = [n for n, c in config["datasets"].items() if webvideos_data.is_webvideos(c)]
+    return "|".join(_re.escape(n) for n in names) or "(?!)"
+
+
+def webvideos_source(wildcards):
+    """``datasets.{dataset}.source``: a dataset of another kind whose retrieval clips are used."""
+    src = dataset_cfg(wildcards.dataset)["source"]
+    if src not in config["datasets"] or webvideos_data.is_webvideos(config["datasets"][src]):
+        raise ValueError(
+            f"config key datasets.{wildcards.dataset}.source: {src!r} must name a dataset of kind "
+            f"synthcity or cityscapes under 'datasets' (known: {', '.join(config['datasets'])})"
+        )
+    return src
+
+
+def webvideos_inputs(wildcards):
+    """Inputs of `webvideos_manifest`: the source's clip files (retrieval.classes) and manifest."""
+    src = webvideos_source(wildcards)
+    return {"clips": webvideos_data.clip_paths(src, retrieval_cfg()["classes"]),
+            "source_manifest": f"results/{src}/manifest.json"}
+
+
+def webvideos_classifier(wildcards):
+    src = webvideos_source(wildcards)
+    return {"model": f"results/{src}/classifiers/model.pt",
+            "accuracy": f"results/{src}/classifiers/accuracy.json"}
+
+
+def train_inputs_with_extra(wildcards):
+    """Inputs of the `train` rule -- the variant's shards, plus those of train.extra_datasets with the
+    training manifest (tagseg.datasets.extra) when that list is not empty."""
+    base = train_rules.train_inputs(config, wildcards.dataset, wildcards.variant)
+    return extra_data.train_inputs(config, wildcards.dataset, wildcards.variant, base)
+
+
+def training_manifest_inputs(wildcards):
+    used, _ = extra_data.extra_datasets(config, wildcards.dataset, wildcards.variant)
+    return {"target": f"results/{wildcards.dataset}/manifest.json",
+            "extra": [f"results/{e}/manifest.json" for e in used]}

@@ -30,7 +30,12 @@ rule evaluate:
     input:
         lambda w: f"results/{w.dataset}/evaluate/{tr.default_variant(config)}.json",
     output:
-        "results/{dataset}/metrics.json",
+        report(
+            "results/{dataset}/metrics.json",
+            caption="../report/scores.rst",
+            category="5. Score files",
+            labels={"dataset": "{dataset}", "file": "metrics.json"},
+        ),
     params:
         variant=lambda w: tr.default_variant(config),
     log:
@@ -51,8 +56,18 @@ rule ablation:
     input:
         lambda w: [f"results/{w.dataset}/evaluate/{v}.json" for v in tr.ablation_variants(config)],
     output:
-        json="results/{dataset}/ablation.json",
-        md="results/{dataset}/ablation.md",
+        json=report(
+            "results/{dataset}/ablation.json",
+            caption="../report/scores.rst",
+            category="5. Score files",
+            labels={"dataset": "{dataset}", "file": "ablation.json"},
+        ),
+        md=report(
+            "results/{dataset}/ablation.md",
+            caption="../report/scores.rst",
+            category="5. Score files",
+            labels={"dataset": "{dataset}", "file": "ablation.md"},
+        ),
     params:
         variants=lambda w: tr.ablation_variants(config),
         default=lambda w: tr.default_variant(config),

@@ -9,7 +9,7 @@ wildcard_constraints:
 
 rule train:
     input:
-        unpack(lambda w: tr.train_inputs(config, w.dataset, w.variant)),
+        unpack(train_inputs_with_extra),  # common.smk: + train.extra_datasets
     output:
         model="results/{dataset}/train/{variant}/model.pt",
         history="results/{dataset}/train/{variant}/train.json",

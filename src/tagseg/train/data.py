@@ -94,6 +94,28 @@ def tag_vector(snippet: Snippet, manifest: Manifest) -> np.ndarray:
     return v
 
 
+def resize_artifact(arr: np.ndarray, kind: str, size: tuple[int, int]) -> np.ndarray:
+    """Bring an extra dataset's artifact to the working ``size`` (H, W) of the target.
+
+    ``kind``: ``flow`` ((2L, h, w) pixels, x then y: bilinear, x scaled by W/w, y by H/h),
+    ``heatmaps`` ((C, h, w): bilinear) or ``labels`` ((h, w): nearest).
+    """
+    import cv2
+
+    H, W = size
+    if tuple(arr.shape[-2:]) == (H, W):
+        return arr
+    h, w = arr.shape[-2:]
+    if kind == "labels":
+        return cv2.resize(np.ascontiguousarray(arr), (W, H), interpolation=cv2.INTER_NEAREST)
+    out = np.stack([cv2.resize(np.ascontiguousarray(c, dtype=np.float32), (W, H),
+                               interpolation=cv2.INTER_LINEAR) for c in arr])
+    if kind == "flow":
+        out[0::2] *= W / w
+        out[1::2] *= H / h
+    return out
+
+
 def foreground_mask(class_table: Sequence[str]) -> torch.Tensor:
     """(C,) bool: True for the foreground ('thing') classes of ``class_table``."""
     return torch.tensor([name in cls.FOREGROUND for name in class_table], dtype=torch.bool)
@@ -181,6 +203,13 @@ class FrameDataset(Dataset):
     def _path(self, kind: str, snippet: Snippet) -> Path:
         return self.shards[kind][snippet.shard]
 
+    def _fit_extra(self, arr: np.ndarray, kind: str, snippet: Snippet) -> np.ndarray:
+        """Resize an artifact of a snippet from ``train.extra_datasets`` (``extra['size']`` set by
+        :func:`tagseg.datasets.extra.combine`) to the working size; others are returned as is."""
+        if snippet.extra.get("size") is None or tuple(snippet.extra["size"]) == self.size:
+            return arr
+        return resize_artifact(arr, kind, self.size)
+
     def _check_hw(self, arr: np.ndarray, what: str, snippet: Snippet, kind: str) -> None:
         if tuple(arr.shape[-2:]) != self.size:
             raise DataError(
@@ -215,6 +244,7 @@ class FrameDataset(Dataset):
                     f"{self._path('flow', snippet)}: flow stack of snippet {snippet.id} has shape "
                     f"{flow.shape}, expected (2L={2 * self.flow_L}, H, W) (config key train.model.flow_L)"
                 )
+            flow = self._fit_extra(flow, "flow", snippet)
             self._check_hw(flow, "flow stack", snippet, "flow")
         if "heatmaps" in self.needs:
             if self.readers.heatmap is not None:
@@ -229,11 +259,13 @@ class FrameDataset(Dataset):
                     f"{self._path('heatmaps', snippet)}: {heat.shape[0]} heatmap classes for snippet "
                     f"{snippet.id}, the manifest has {len(self.manifest.classes)}"
                 )
+            heat = self._fit_extra(heat, "heatmaps", snippet)
             self._check_hw(heat, "heatmaps", snippet, "heatmaps")
         if "pseudo" in self.needs:
             offs, labs, _ = self.readers.labels(self._file("pseudo", snippet), snippet.id)
             i = self._at(offs, offset, self._path("pseudo", snippet), snippet, "pseudo-labels")
             labels = self.lut[np.asarray(labs[i]).astype(np.intp)]
+            labels = self._fit_extra(labels, "labels", snippet)
             self._check_hw(labels, "pseudo-labels", snippet, "pseudo")
         if "gt" in self.needs:
             ids = read_label(snippet.gt)

@@ -1,0 +1,136 @@
+"""Extra training data (config ``train.extra_datasets``): a target's training manifest + inputs.
+
+A target dataset trains on its own train snippets plus the train snippets of every dataset in
+``train.extra_datasets`` (e.g. ``synthcity_web``, kind ``webvideos``). The rule ``train`` then
+reads ``results/{dataset}/train/{variant}/manifest.json`` (rule ``training_manifest``): the
+target's manifest with the extra snippets appended, each renumbered to shard
+``offset + its own shard``, where ``offset`` is the number of train shards listed before its
+dataset. The train rule's shard lists are concatenated in the same order (target first, then
+the extras in config order), so ``snippet.shard`` indexes them as for any manifest.
+
+Extra snippets keep their own artifacts' size; ``extra["size"]`` records it and
+:class:`tagseg.train.data.FrameDataset` resizes their frames, flow stacks (vectors scaled),
+heatmaps and pseudo-labels to the target's working size. ``extra["dataset"]`` names the source.
+
+A variant with the ``gt`` loss (``oracle``) cannot use a dataset without ground truth
+(``webvideos``): such datasets are skipped for it, and the skip is logged by
+``training_manifest``.
+
+Torch-free: imported when the Snakefile is parsed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from .manifest import Manifest, ManifestError
+
+log = logging.getLogger(__name__)
+
+STAGE_OF_INPUT = {"flow": "flow", "heatmaps": "heatmaps", "pseudo": "pseudolabels"}
+NO_GROUND_TRUTH = ("webvideos",)
+"""Dataset kinds whose snippets have no ground-truth labels."""
+
+
+def has_ground_truth(dataset_cfg: Mapping[str, Any]) -> bool:
+    return dataset_cfg.get("kind") not in NO_GROUND_TRUTH
+
+
+def _dataset_cfg(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    try:
+        return config["datasets"][name]
+    except KeyError:
+        raise ValueError(
+            f"config key train.extra_datasets lists {name!r}, which is not under 'datasets' "
+            f"(known: {', '.join(config['datasets'])})") from None
+
+
+def extra_datasets(config: Mapping[str, Any], target: str, variant: str) -> tuple[list[str], dict[str, str]]:
+    """(extra datasets ``variant`` of ``target`` trains on, {skipped dataset: reason}).
+
+    ``train.extra_datasets`` in order, checked to exist and to differ from ``target``; datasets
+    without ground truth are skipped for variants with the ``gt`` loss.
+    """
+    names = list((config.get("train") or {}).get("extra_datasets") or [])
+    v = config["train"]["variants"].get(variant) or {}
+    used, skipped = [], {}
+    for name in names:
+        cfg = _dataset_cfg(config, name)
+        if name == target:
+            raise ValueError(f"config key train.extra_datasets: {name!r} is the target dataset itself")
+        if "gt" in v.get("losses", ()) and not has_ground_truth(cfg):
+            skipped[name] = (f"variant {variant!r} trains on ground truth (loss 'gt') and dataset "
+                             f"{name!r} (kind {cfg['kind']!r}) has none: not added to its training data")
+            continue
+        used.append(name)
+    return used, skipped
+
+
+def _shards(config: Mapping[str, Any], stage: str, dataset: str) -> list[str]:
+    n = int(config["datasets"][dataset]["shards"]["train"])
+    return [f"results/{dataset}/{stage}/train/shard-{i}.h5" for i in range(n)]
+
+
+def train_inputs(config: Mapping[str, Any], dataset: str, variant: str,
+                 base: Mapping[str, Any]) -> dict[str, Any]:
+    """Rule ``train``'s inputs with extra datasets: ``base`` (the target's inputs, from
+    :func:`tagseg.train.rules.train_inputs`) with its shard lists extended by the extras' and
+    the manifest replaced by the training manifest. Unchanged when there are no extras."""
+    names = (config.get("train") or {}).get("extra_datasets") or []
+    if not names:
+        return dict(base)
+    used, _ = extra_datasets(config, dataset, variant)
+    d = dict(base)
+    d["manifest"] = training_manifest_path(dataset, variant)
+    for key, stage in STAGE_OF_INPUT.items():
+        if key in d:
+            d[key] = list(d[key]) + [p for e in used for p in _shards(config, stage, e)]
+    return d
+
+
+def training_manifest_path(dataset: str, variant: str) -> str:
+    return f"results/{dataset}/train/{variant}/manifest.json"
+
+
+def combine(target: Manifest, extras: Sequence[Manifest]) -> Manifest:
+    """``target`` with the train snippets of ``extras`` appended (see the module docstring).
+
+    The class tables must be equal; snippet ids must not collide. ``shards['train']`` becomes
+    the total number of train shards.
+    """
+    snippets = list(target.snippets)
+    ids = {s.id for s in snippets}
+    offset = int(target.shards["train"])
+    for m in extras:
+        if list(m.classes) != list(target.classes):
+            raise ManifestError(f"extra dataset {m.dataset!r} has class table {m.classes}, the target "
+                                f"{target.dataset!r} has {target.classes}; they must be equal")
+        n = int(m.shards.get("train", 0))
+        for s in m.split("train"):
+            if s.id in ids:
+                raise ManifestError(f"extra dataset {m.dataset!r}: snippet id {s.id} is also in "
+                                    f"{target.dataset!r} or an earlier extra dataset")
+            ids.add(s.id)
+            snippets.append(replace(s, shard=offset + s.shard, extra={
+                **s.extra, "dataset": m.dataset, "size": list(m.size), "shard": s.shard}))
+        offset += n
+    shards = {**target.shards, "train": offset}
+    return replace(target, shards=shards, snippets=snippets)
+
+
+def run_training_manifest(target: str, extras: Sequence[str], skipped: Mapping[str, str],
+                          out: str) -> Manifest:
+    """Rule ``training_manifest``: combine the manifests, log skipped datasets, write ``out``."""
+    from .manifest import load
+
+    for name, reason in skipped.items():
+        log.warning("skipping extra dataset %s: %s", name, reason)
+    m = combine(load(target), [load(p) for p in extras])
+    n0 = len(load(target).split("train"))
+    log.info("training manifest of %s: %d own + %d extra train snippets (%s)", m.dataset, n0,
+             len(m.split("train")) - n0, ", ".join(extras) or "no extra datasets")
+    m.save(out)
+    return m

@@ -1,0 +1,449 @@
+"""Figures for ``snakemake --report``: ablation table, per-class IoU, quality ladder, frames.
+
+``results/{dataset}/report/`` (rule ``report_figures``)::
+
+    ablation.html        every variant side by side (HTML table; raw and CRF, per-class IoU)
+    ablation.png         mIoU per variant, raw and CRF (bars)
+    class_iou.png        per-class IoU of the default variant, raw and CRF (bars)
+    quality_ladder.png   flow EPE -> heatmap mIoU -> pseudo-label mIoU -> final mIoU
+    frames/{snippet}.png RGB | ground truth | prediction raw | prediction CRF, a few val frames
+
+Inputs are the JSON files the pipeline writes anyway (``metrics.json``, ``ablation.json``,
+``{flow,heatmaps,pseudolabels}/quality.json``) and the predicted labelId PNGs. Scores are
+fractions in [0, 1] in the JSON files and shown in % here. Matplotlib is imported only when
+a figure is drawn, so :func:`report_inputs` is cheap to import from the Snakefile.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import classes as cls
+from .h5io import atomic_path
+
+log = logging.getLogger("tagseg.report")
+
+FIGURES = ("ablation.html", "ablation.png", "class_iou.png", "quality_ladder.png")
+"""Fixed-name outputs of :func:`make_figures` under the report folder (plus ``frames/``)."""
+
+
+# --------------------------------------------------------------------------- Snakemake inputs
+
+
+def report_cfg(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Config section ``report`` with defaults (``frames`` 4, ``ablation`` True)."""
+    return {"frames": 4, "ablation": True, **dict(config.get("report") or {})}
+
+
+def report_inputs(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
+    """Input files of rule ``report_figures`` for ``dataset`` (named as the rule's ``input:``)."""
+    from .train import rules as tr
+
+    variant = tr.default_variant(config)
+    r = f"results/{dataset}"
+    inputs: dict[str, Any] = {
+        "manifest": f"{r}/manifest.json",
+        "metrics": f"{r}/metrics.json",
+        "flow_quality": f"{r}/flow/quality.json",
+        "heatmaps_quality": f"{r}/heatmaps/quality.json",
+        "pseudolabels_quality": f"{r}/pseudolabels/quality.json",
+        "raw": f"{r}/predict/{variant}/raw",
+        "crf": f"{r}/predict/{variant}/crf",
+    }
+    if report_cfg(config)["ablation"]:
+        inputs["ablation"] = f"{r}/ablation.json"
+    return inputs
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _read_json(path: str | os.PathLike) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: not found (needed for the report)") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+
+
+def _pct(v: float | None) -> float:
+    """Fraction -> % (NaN for None, so bars are left out)."""
+    return float("nan") if v is None else 100.0 * float(v)
+
+
+def _fmt(v: float | None, unit: str = "%") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{100 * v:.1f}" if unit == "%" else f"{v:.2f}"
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | os.PathLike, dpi: int = 110) -> None:
+    """Write a matplotlib figure as PNG atomically and close it."""
+    plt = _pyplot()
+    try:
+        with atomic_path(path, suffix=".tmp.png") as tmp:
+            fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    finally:
+        plt.close(fig)
+
+
+def _bar_labels(ax: Any, bars: Any, fmt: str = "{:.1f}") -> None:
+    for b in bars:
+        h = b.get_height()
+        if not math.isnan(h):
+            ax.annotate(fmt.format(h), (b.get_x() + b.get_width() / 2, h), ha="center", va="bottom",
+                        fontsize=7, xytext=(0, 1), textcoords="offset points")
+
+
+# --------------------------------------------------------------------------- ablation
+
+
+def ablation_table(ablation_json: str | os.PathLike | None, metrics_json: str | os.PathLike) -> dict[str, Any]:
+    """The ablation table (``tagseg.ablation.collect`` layout); from ``metrics.json`` alone
+    (the default variant only) when ``ablation_json`` is None."""
+    if ablation_json is not None:
+        return _read_json(ablation_json)
+    from .ablation import collect
+
+    m = _read_json(metrics_json)
+    name = m.get("default_variant") or m.get("variant") or "default"
+    return collect({name: metrics_json}, default=name)
+
+
+def ablation_html(table: Mapping[str, Any], out_path: str | os.PathLike, note: str = "") -> None:
+    """Self-contained HTML: summary (mIoU raw / CRF, accuracies) and per-class IoU (CRF), in %."""
+    variants = table["variants"]
+    default = table.get("default_variant")
+    best_crf = max((v["crf"]["miou"] for v in variants.values() if v["crf"]["miou"] is not None), default=None)
+    e = html.escape
+    rows = []
+    for name, v in variants.items():
+        mark = " <em>(default)</em>" if name == default else ""
+        crf = v["crf"]["miou"]
+        bold = crf is not None and crf == best_crf
+        cells = [_fmt(v["raw"]["miou"]), _fmt(crf), _fmt(v["crf"]["mean_class_accuracy"]),
+                 _fmt(v["crf"]["global_accuracy"]), _fmt(v["crf"]["category_miou"])]
+        if bold:
+            cells[1] = f"<b>{cells[1]}</b>"
+        rows.append(f"<tr><td>{e(name)}{mark}</td><td>{v.get('n_images', '')}</td>"
+                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    names = list(variants)
+    class_rows = []
+    if names:
+        class_names = list(variants[names[0]]["crf"].get("class_iou") or {})
+        for c in class_names:
+            cells = []
+            for n in names:
+                val = (variants[n]["crf"].get("class_iou") or {}).get(c)
+                shade = "" if val is None else f' style="background: rgba(46,125,50,{0.1 + 0.6 * val:.2f})"'
+                cells.append(f"<td{shade}>{_fmt(val)}</td>")
+            class_rows.append(f"<tr><td>{e(c)}</td>{''.join(cells)}</tr>")
+    title = f"Ablation — {e(str(table.get('dataset')))} ({e(str(table.get('split')))})"
+    doc = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: sans-serif; font-size: 14px; margin: 1em; }}
+table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
+th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right; }}
+td:first-child, th:first-child {{ text-align: left; }}
+th {{ background: #f0f0f0; }}
+</style></head><body>
+<h2>{title}</h2>
+<p>Scores in % on the {e(str(table.get('split')))} split; <i>raw</i> = network argmax,
+<i>CRF</i> = after the dense CRF. <code>oracle</code> is trained on ground-truth labels
+(upper bound, not weakly supervised). {e(note)}</p>
+<table><tr><th>variant</th><th>images</th><th>mIoU raw</th><th>mIoU CRF</th>
+<th>mean class acc. CRF</th><th>global acc. CRF</th><th>category mIoU CRF</th></tr>
+{chr(10).join(rows)}
+</table>
+<p>Per-class IoU (%, after CRF):</p>
+<table><tr><th>class</th>{''.join(f'<th>{e(n)}</th>' for n in names)}</tr>
+{chr(10).join(class_rows)}
+</table>
+</body></html>
+"""
+    with atomic_path(out_path) as tmp:
+        tmp.write_text(doc)
+
+
+def ablation_figure(table: Mapping[str, Any], out_path: str | os.PathLike) -> None:
+    """Grouped bars: mIoU (%) per variant, raw and CRF; the default variant's name in bold."""
+    plt = _pyplot()
+    variants = table["variants"]
+    names = list(variants)
+    x = np.arange(len(names))
+    raw = [_pct(variants[n]["raw"]["miou"]) for n in names]
+    crf = [_pct(variants[n]["crf"]["miou"]) for n in names]
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(names) + 1.5), 3.6))
+    w = 0.38
+    _bar_labels(ax, ax.bar(x - w / 2, raw, w, label="raw", color="#9ecae1"))
+    _bar_labels(ax, ax.bar(x + w / 2, crf, w, label="CRF", color="#3182bd"))
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    for t, n in zip(ax.get_xticklabels(), names):
+        if n == table.get("default_variant"):
+            t.set_fontweight("bold")
+    ax.set_ylabel("mIoU (%)")
+    ax.set_ylim(0, max([v for v in raw + crf if not math.isnan(v)] + [1.0]) * 1.18)
+    ax.set_title(f"Ablation — {table.get('dataset')} {table.get('split')}")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    _save(fig, out_path)
+
+
+# --------------------------------------------------------------------------- per-class IoU
+
+
+def class_iou_figure(metrics: Mapping[str, Any], out_path: str | os.PathLike) -> None:
+    """Horizontal bars of per-class IoU (%), raw and CRF, one row per class (``metrics.json``).
+
+    Classes absent from both ground truth and predictions (IoU null) are marked "n/a".
+    """
+    plt = _pyplot()
+    names = list(metrics["crf"]["class_iou"])
+    raw = [_pct(metrics["raw"]["class_iou"].get(n)) for n in names]
+    crf = [_pct(metrics["crf"]["class_iou"].get(n)) for n in names]
+    y = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(names) + 1.4))
+    h = 0.4
+    ax.barh(y - h / 2, raw, h, label=f"raw (mIoU {_fmt(metrics['raw']['miou'])})", color="#9ecae1")
+    ax.barh(y + h / 2, crf, h, label=f"CRF (mIoU {_fmt(metrics['crf']['miou'])})", color="#3182bd")
+    for i, (a, b) in enumerate(zip(raw, crf)):
+        if math.isnan(a) and math.isnan(b):
+            ax.text(1, i, "n/a", va="center", fontsize=7, color="grey")
+    colours = {lab.name: np.array(lab.color) / 255 for lab in cls.LABELS}
+    ax.set_yticks(y, names)
+    for t, n in zip(ax.get_yticklabels(), names):
+        if n in colours:
+            t.set_bbox({"facecolor": colours[n], "alpha": 0.35, "edgecolor": "none", "pad": 1})
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("IoU (%)")
+    variant = metrics.get("default_variant") or metrics.get("variant")
+    ax.set_title(f"Per-class IoU — {variant}, {metrics.get('dataset')} {metrics.get('split')} "
+                 f"({metrics.get('n_images')} images)", fontsize=10)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.28 * len(names) + 1.4)), ncol=2,
+              frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    _save(fig, out_path)
+
+
+# --------------------------------------------------------------------------- quality ladder
+
+
+def ladder(flow_q: Mapping[str, Any], heat_q: Mapping[str, Any], pseudo_q: Mapping[str, Any],
+           metrics: Mapping[str, Any], table: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The per-stage quality figures, from each stage's quality JSON.
+
+    Returns ``{"epe": {"all", "moving", "static"} (pixels, None without flow ground truth),
+    "steps": [(label, mIoU fraction or None, note), ...], "oracle": mIoU CRF or None}``.
+    """
+    epe = flow_q.get("epe") or {}
+    pv = pseudo_q.get("variants") or {}
+    pseudo = pv.get("pseudolabels") or pv.get("full") or {}
+    cover = pseudo.get("coverage")
+    variant = metrics.get("default_variant") or metrics.get("variant") or "network"
+    steps = [
+        ("heatmaps\n(argmax over tags)", heat_q.get("miou"), f"{heat_q.get('frames', '?')} frames"),
+        ("pseudo-labels\n(graph cut)", pseudo.get("miou"),
+         "" if cover is None else f"coverage {100 * cover:.0f} %"),
+        (f"{variant}\nraw", metrics["raw"].get("miou"), ""),
+        (f"{variant}\n+ dense CRF", metrics["crf"].get("miou"), ""),
+    ]
+    oracle = None
+    if table is not None and "oracle" in table.get("variants", {}):
+        oracle = table["variants"]["oracle"]["crf"].get("miou")
+    return {"epe": {k: epe.get(k) for k in ("all", "moving", "static")}, "steps": steps,
+            "oracle": oracle, "flow_note": flow_q.get("note")}
+
+
+def ladder_figure(lad: Mapping[str, Any], out_path: str | os.PathLike, title: str = "") -> None:
+    """Two panels: flow EPE (pixels; all / moving / static) and the mIoU (%) step by step."""
+    plt = _pyplot()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1, 3]})
+    keys = ("all", "moving", "static")
+    epe = [float("nan") if lad["epe"].get(k) is None else float(lad["epe"][k]) for k in keys]
+    _bar_labels(a1, a1.bar(keys, epe, color="#fdae6b"), "{:.2f}")
+    a1.set_ylabel("end-point error (px, lower is better)")
+    a1.set_title("1. optical flow (TV-L1)", fontsize=10)
+    if all(math.isnan(v) for v in epe):
+        a1.text(0.5, 0.5, lad.get("flow_note") or "no flow ground truth", transform=a1.transAxes,
+                ha="center", va="center", fontsize=8, wrap=True, color="grey")
+        a1.set_ylim(0, 1)
+    else:
+        a1.set_ylim(0, max(v for v in epe if not math.isnan(v)) * 1.2)
+    labels = [s[0] for s in lad["steps"]]
+    vals = [_pct(s[1]) for s in lad["steps"]]
+    colours = ["#a1d99b", "#74c476", "#9ecae1", "#3182bd"][: len(vals)]
+    bars = a2.bar(range(len(vals)), vals, color=colours)
+    _bar_labels(a2, bars)
+    for i, (_, _, note) in enumerate(lad["steps"]):
+        if note:
+            a2.annotate(note, (i, 0), xytext=(0, 3), textcoords="offset points", ha="center",
+                        fontsize=7, color="#333")
+    finite = [v for v in vals if not math.isnan(v)]
+    top = max(finite + [1.0])
+    if lad.get("oracle") is not None:
+        o = _pct(lad["oracle"])
+        a2.axhline(o, ls="--", color="grey", lw=1)
+        a2.text(len(vals) - 0.5, o, f"oracle + CRF {o:.1f}", ha="right", va="bottom", fontsize=7, color="grey")
+        top = max(top, o)
+    a2.set_xticks(range(len(vals)), labels, fontsize=8)
+    a2.set_ylim(0, top * 1.2)
+    a2.set_ylabel("mIoU on val (%)")
+    a2.set_title("2.–4. heatmaps → pseudo-labels → network", fontsize=10)
+    for ax in (a1, a2):
+        ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    _save(fig, out_path)
+
+
+# --------------------------------------------------------------------------- qualitative frames
+
+
+def label_id_palette() -> np.ndarray:
+    """(256, 3) uint8 Cityscapes colours indexed by label id (black for unknown ids)."""
+    pal = np.zeros((256, 3), np.uint8)
+    for lab in cls.LABELS:
+        if 0 <= lab.label_id < 256:
+            pal[lab.label_id] = lab.color
+    return pal
+
+
+def select_frames(snippets: Sequence[Any], n: int) -> list[Any]:
+    """Up to ``n`` snippets with ground truth, evenly spread over ``snippets`` (deterministic)."""
+    with_gt = [s for s in snippets if s.gt]
+    if n <= 0 or not with_gt:
+        return []
+    idx = np.unique(np.linspace(0, len(with_gt) - 1, min(n, len(with_gt))).round().astype(int))
+    return [with_gt[i] for i in idx]
+
+
+def prediction_path(pred_root: str | os.PathLike, kind: str, snippet: Any, variant: str) -> Path:
+    """``{pred_root}/{raw|crf}/{city}/{snippet}_{variant}_labelIds.png`` (see :mod:`tagseg.predict`)."""
+    return Path(pred_root) / kind / snippet.city / f"{snippet.id}_{variant}_labelIds.png"
+
+
+def _pixel_accuracy(gt_ids: np.ndarray, pred_ids: np.ndarray) -> float | None:
+    g = cls.label_id_to_train_id_lut()[gt_ids]
+    p = cls.label_id_to_train_id_lut()[pred_ids]
+    valid = g != cls.IGNORE
+    return float((g[valid] == p[valid]).mean()) if valid.any() else None
+
+
+def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_path: str | os.PathLike) -> dict[str, Any]:
+    """RGB | ground truth | raw | CRF for one annotated frame, with a colour legend.
+
+    Predictions and ground truth are labelId PNGs; the frame is shown at ground-truth size.
+    Returns per-frame pixel accuracies (fractions over evaluated pixels).
+    """
+    from .images import read_label, read_rgb
+
+    plt = _pyplot()
+    gt = read_label(snippet.gt)
+    h, w = gt.shape
+    rgb = read_rgb(snippet.frame_path(0), (h, w))
+    preds = {}
+    for kind in ("raw", "crf"):
+        p = prediction_path(pred_root, kind, snippet, variant)
+        if not p.is_file():
+            raise FileNotFoundError(f"{p}: prediction of snippet {snippet.id} not found (variant {variant})")
+        img = read_label(p)
+        if img.shape != gt.shape:
+            raise ValueError(f"{p}: prediction {img.shape} and ground truth {snippet.gt} {gt.shape} differ in size")
+        preds[kind] = img
+    pal = label_id_palette()
+    acc = {k: _pixel_accuracy(gt, v) for k, v in preds.items()}
+    panels = [("RGB", rgb), ("ground truth", pal[gt])]
+    for kind, name in (("raw", "raw"), ("crf", "+ dense CRF")):
+        a = acc[kind]
+        panels.append((f"{variant} {name}" + ("" if a is None else f" — {100 * a:.0f} % px"), pal[preds[kind]]))
+    aspect = h / w
+    fig, axes = plt.subplots(1, 4, figsize=(14, 14 / 4 * aspect + 1.1))
+    for ax, (title, im) in zip(axes, panels):
+        ax.imshow(im, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    from matplotlib.patches import Patch
+
+    present = set(np.unique(gt).tolist()) | set(np.unique(preds["raw"]).tolist()) | set(np.unique(preds["crf"]).tolist())
+    handles = [Patch(color=np.array(lab.color) / 255, label=lab.name)
+               for lab in cls.LABELS if lab.label_id in present and lab.train_id != cls.IGNORE]
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 10), fontsize=7, frameon=False)
+    fig.suptitle(snippet.id, fontsize=10)
+    fig.tight_layout(rect=(0, 0.08 if handles else 0, 1, 1))
+    _save(fig, out_path)
+    return {"snippet": snippet.id, "pixel_accuracy": acc}
+
+
+# --------------------------------------------------------------------------- all figures
+
+
+def make_figures(
+    manifest: str | os.PathLike,
+    metrics: str | os.PathLike,
+    flow_quality: str | os.PathLike,
+    heatmaps_quality: str | os.PathLike,
+    pseudolabels_quality: str | os.PathLike,
+    pred_root: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    frames_dir: str | os.PathLike | None = None,
+    ablation: str | os.PathLike | None = None,
+    cfg: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write every report figure (:data:`FIGURES` under ``out_dir``, frames under ``frames_dir``).
+
+    ``pred_root`` is ``results/{dataset}/predict/{variant}`` of the default variant;
+    ``ablation`` the ``ablation.json`` (None: the table holds the default variant only);
+    ``cfg`` the config ``report`` section. Returns a summary (written files, frame accuracies).
+    """
+    from .datasets.manifest import load
+
+    cfg = report_cfg({"report": cfg or {}})
+    out = Path(out_dir)
+    frames_out = Path(frames_dir) if frames_dir is not None else out / "frames"
+    m = _read_json(metrics)
+    variant = m.get("default_variant") or m.get("variant")
+    if not variant:
+        raise ValueError(f"{metrics}: names no variant (keys 'default_variant' / 'variant')")
+    table = ablation_table(ablation, metrics)
+    note = "" if ablation is not None else ("Ablation off (config report.ablation: false): "
+                                            "default variant only.")
+    ablation_html(table, out / "ablation.html", note)
+    ablation_figure(table, out / "ablation.png")
+    class_iou_figure(m, out / "class_iou.png")
+    lad = ladder(_read_json(flow_quality), _read_json(heatmaps_quality), _read_json(pseudolabels_quality), m, table)
+    ladder_figure(lad, out / "quality_ladder.png",
+                  title=f"Quality per stage — {m.get('dataset')} {m.get('split')}")
+    man = load(manifest)
+    split = m.get("split") or "val"
+    frames_out.mkdir(parents=True, exist_ok=True)
+    shown = []
+    for s in select_frames(man.split(split), int(cfg["frames"])):
+        shown.append(frame_figure(s, pred_root, variant, frames_out / f"{s.id}.png"))
+    if int(cfg["frames"]) > 0 and not shown:
+        log.warning("no %s snippet with ground truth in %s: no qualitative frames", split, manifest)
+    log.info("report figures for %s (%s): %s and %d frames", m.get("dataset"), variant,
+             ", ".join(FIGURES), len(shown))
+    return {"variant": variant, "figures": [str(out / f) for f in FIGURES], "frames": shown}

@@ -1,0 +1,82 @@
+"""A `webvideos` dataset runs through flow / heatmaps / pseudolabels under Snakemake (tiny config).
+
+Tiny synthcity (tests/snakemake_runs.py TINY) + one rendered web video for 'car', retrieved
+with the index backend and real yt-dlp (file:// URLs), cut into clips; the clips become the
+dataset `synthcity_web` (config/config.yaml), which the per-shard stages process like any
+other; `train.extra_datasets` then puts it into the target's training manifest.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import snakemake_runs as sr
+from tagseg.datasets.manifest import load
+from tagseg.h5io import open_artifact
+
+pytestmark = [pytest.mark.e2e]
+
+WEB = "results/synthcity_web"
+EXTRA = {
+    "flow": {"L": 4},  # window -1..2: 5-frame snippets
+    "retrieval": {"classes": ["car"], "search_results": 10, "clip_fps": 10,
+                  # one 4-s relevant video; seed 4: the car is in view throughout
+                  "web": {"videos_per_class": 1, "seconds": 4, "fps": 10, "width": 64, "height": 48,
+                          "faults": False, "seed": 4}},
+    "train": {"iterations": 2, "batch_size": 2, "checkpoint_every": 0},
+}
+
+
+def test_webvideos_dataset_through_per_shard_stages(tmp_path):
+    if sr.renderer_missing():
+        pytest.skip(sr.renderer_missing())
+    sr.write_config(tmp_path, EXTRA)
+    targets = [f"{WEB}/{stage}/train/shard-0.h5" for stage in ("flow", "heatmaps", "pseudolabels")]
+    sr.snakemake(tmp_path, "--cores", "2", *targets, timeout=240)
+
+    m = load(tmp_path / WEB / "manifest.json")
+    assert m.kind == "webvideos" and m.size == (32, 64) and m.shards == {"train": 1}
+    assert m.snippets and all(s.tags == ["car"] and s.gt is None and len(s.frames) == 5 for s in m.snippets)
+    assert all((tmp_path / p).is_file() for s in m.snippets for p in s.frames)
+    clips = json.loads((tmp_path / "results/synthcity/retrieval/clips/car.json").read_text())
+    assert {s.extra["clip"] for s in m.snippets} <= {c["id"] for c in clips["clips"]}
+    ids = {s.id for s in m.snippets}
+    from tagseg.flow.storage import read_stack
+    from tagseg.heatmaps.storage import read_heatmaps
+    from tagseg.pseudolabels.storage import read_labels
+
+    with open_artifact(tmp_path / targets[0]) as f:
+        assert set(f.keys()) == ids
+        assert read_stack(f, m.snippets[0].id, 0, 4).shape == (8, 32, 64)
+    with open_artifact(tmp_path / targets[1]) as f:
+        offs, maps, scores = read_heatmaps(f, m.snippets[0].id)
+        assert maps.shape[1:] == (19, 32, 64) and list(offs) == [-1, 0, 1, 2]
+    with open_artifact(tmp_path / targets[2]) as f:
+        offs, labels, conf = read_labels(f, m.snippets[0].id)
+        assert labels.shape[1:] == (32, 64) and 0 in offs
+    # the source's classifier was shared, not retrained
+    assert (tmp_path / WEB / "classifiers/model.pt").read_bytes() == \
+        (tmp_path / "results/synthcity/classifiers/model.pt").read_bytes()
+
+    # train.extra_datasets: the training manifest appends the web snippets after synthcity's shards
+    sr.write_config(tmp_path, {"train": {"extra_datasets": ["synthcity_web"]}}, name="x.yaml")
+    jobs = sr.planned_jobs(tmp_path, "results/synthcity/train/two_stream/model.pt",
+                           configs=("c.yaml", "x.yaml"))
+    assert jobs.get("training_manifest") == 1 and jobs.get("train") == 1
+    assert "webvideos_manifest" not in jobs and "flow" in jobs  # synthcity's train flow is still missing
+    sr.snakemake(tmp_path, "--cores", "1", "results/synthcity/train/two_stream/manifest.json",
+                 configs=("c.yaml", "x.yaml"))
+    t = load(tmp_path / "results/synthcity/train/two_stream/manifest.json")
+    n_own = sr.SHARDS["train"]
+    web_snips = [s for s in t.split("train") if s.extra.get("dataset") == "synthcity_web"]
+    assert len(web_snips) == len(m.snippets) and {s.shard for s in web_snips} == {n_own}
+    assert t.shards["train"] == n_own + 1 and t.dataset == "synthcity"
+    # the oracle (gt loss) skips the web clips, saying so in its log
+    sr.snakemake(tmp_path, "--cores", "1", "results/synthcity/train/oracle/manifest.json",
+                 configs=("c.yaml", "x.yaml"))
+    o = load(tmp_path / "results/synthcity/train/oracle/manifest.json")
+    assert not [s for s in o.snippets if s.extra.get("dataset")]
+    log = (tmp_path / "results/synthcity/logs/train/oracle-manifest.log").read_text()
+    assert "skipping extra dataset synthcity_web" in log and "ground truth" in log
