@@ -58,6 +58,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-crf-eval", action="store_true")
+    ap.add_argument("--seed", type=int, default=None, help="training seed (default: the config's `seed`)")
     args = ap.parse_args(argv)
     configure()
     torch.set_num_threads(args.threads)
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
     dev = resolve(args.device)
     t = time.perf_counter()
     s = train(m, cfg, args.variant, args.out / "model.pt", shard_paths(args.results, "train", m.shards["train"]),
-              device=dev, seed=int(full.get("seed", 0)), offsets=full["frames"]["train_offsets"],
+              device=dev, seed=int(full.get("seed", 0)) if args.seed is None else args.seed, offsets=full["frames"]["train_offsets"],
               history_path=args.out / "train.json", progress=False)
     train_s = time.perf_counter() - t
     pcfg = dict(full["predict"])
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
     p = predict_split(m, split, args.out / "model.pt", args.variant, args.out / "predict",
                       shard_paths(args.results, split, m.shards[split]).get("flow"), pcfg, dev)
     r = evaluate_variant(m.root, split, args.out / "predict", m.dataset, args.variant, args.out / "metrics.json")
-    row = {"variant": args.variant, "set": args.set, "device": str(dev), "threads": args.threads,
+    row = {"variant": args.variant, "set": args.set, "seed": args.seed, "device": str(dev), "threads": args.threads,
            "iterations": s["iterations"], "batch_size": s["batch_size"],
            "s_per_iter": round(s["seconds_per_iteration"], 4), "train_s": round(train_s, 1),
            "final_loss": {k: round(v, 4) for k, v in s["history"][-1].items()} if s["history"] else None,

@@ -36,3 +36,13 @@ def test_manifest_unknown_dataset_is_an_error(tmp_path, capsys):
     assert code != 0
     assert "nosuch" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
+
+
+def test_manifest_of_a_webvideos_dataset_points_to_its_rule(tmp_path, capsys):
+    from tagseg.config import SCHEMA
+
+    code = main(["manifest", "--dataset", "synthcity_web", "--config", str(SCHEMA.parent / "config.yaml"),
+                 "--out", str(tmp_path / "m.json")])
+    assert code != 0
+    assert "webvideos_manifest" in capsys.readouterr().err
+    assert not (tmp_path / "m.json").exists()

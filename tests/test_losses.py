@@ -93,3 +93,19 @@ def test_restrict_to_tags_and_combine():
     assert float(total) == 7.0
     with pytest.raises(ValueError):
         L.combine({}, {})
+
+
+def test_partial_tags_drop_the_absent_term_only_for_their_frames():
+    # frame 0: complete tags; frame 1: a web video's keyword only (class 1 may be present)
+    p = torch.zeros(2, 2, 4, 4); p[:, 1] = 1  # both frames predict class 1 everywhere
+    tags = torch.tensor([[True, False], [True, False]])
+    both = L.tag_loss(p, tags, complete=torch.tensor([True, True]))
+    partial = L.tag_loss(p, tags, complete=torch.tensor([True, False]))
+    assert float(partial) < float(both)  # frame 1's class 1 is no longer punished as absent
+    only_present = L.tag_loss(p[1:], tags[1:], complete=torch.tensor([False]))
+    assert math.isclose(float(only_present), -math.log(float(L.lse_pool(p[1:], 5.0)[0, 0].clamp_min(L.EPS))),
+                        rel_tol=1e-5)
+    # the CRF's unaries keep every class for a frame with partial tags
+    q = torch.full((2, 3, 1, 1), 1 / 3)
+    r = L.restrict_to_tags(q, torch.tensor([[True, False, True]] * 2), torch.tensor([True, False]))
+    assert torch.allclose(r[0, :, 0, 0], torch.tensor([0.5, 0.0, 0.5])) and torch.allclose(r[1], q[1])

@@ -156,3 +156,21 @@ def test_rules_dry_run(tmp_path):
     assert r.returncode == 0, r.stderr + r.stdout
     assert "pseudolabels_quality" in r.stdout
     assert r.stdout.count("rule pseudolabels:") == 2  # one job per val shard
+
+
+def test_partial_tags_label_the_keyword_against_an_unsure_background(tmp_path):
+    """A web snippet tagged only 'car' (tags_complete False): car pixels become car, the rest
+    255 (Hong et al.'s keyword-vs-background problem), not car everywhere."""
+    m, datas = _write_inputs(tmp_path, n=1)
+    for s in m.snippets:
+        s.tags, s.extra = ["car"], {"tags_complete": False}
+    m.save(tmp_path / "manifest.json")
+    cfg = {"superpixels": {"pixels_per_superpixel": 30}, "solver": "expansion"}
+    out = tmp_path / "pl" / "shard-0.h5"
+    run_shard(tmp_path / "manifest.json", tmp_path / "flow.h5", tmp_path / "heat.h5", out, "val", 0, cfg, L=4)
+    gt = datas[0][3]
+    with h5io.open_artifact(out, "pseudolabels", config=cfg) as f:
+        _, lab, _ = read_labels(f, m.snippets[0].id)
+    assert set(np.unique(lab)) <= {13, 255}
+    car = lab == 13
+    assert (gt[car] == 13).mean() > 0.8 and 0 < car.mean() < 0.5

@@ -192,7 +192,7 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
         f'report: "{REPO}/workflow/report/workflow.rst"\n'
         f'include: "{REPO}/workflow/rules/common.smk"\n'
         f'include: "{REPO}/workflow/rules/report.smk"\n')
-    (workdir / "c.yaml").write_text(json.dumps({"report": {"frames": 2}}))
+    (workdir / "c.yaml").write_text(json.dumps({"report": {"frames": 2}, "train": {"variant": VARIANT}}))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(workdir / "Snakefile"), "-d", str(workdir),
            "--configfile", str(REPO / "config" / "config.yaml"), str(workdir / "c.yaml"),
            "--nocolor", "--cores", "1", *args]

@@ -37,7 +37,12 @@ def _manifest(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.dataset not in config["datasets"]:
         raise ValueError(f"unknown dataset {args.dataset!r}: not under 'datasets' in {args.config}")
-    m = build_manifest(args.dataset, config["datasets"][args.dataset])
+    cfg = config["datasets"][args.dataset]
+    if cfg.get("kind") == "webvideos":
+        raise ValueError(f"dataset {args.dataset!r} is of kind 'webvideos': its manifest is made from "
+                         f"retrieved clips by the Snakemake rule 'webvideos_manifest' (target "
+                         f"results/{args.dataset}/manifest.json), not by 'tagseg manifest'")
+    m = build_manifest(args.dataset, cfg)
     m.save(args.out)
     counts = {s: len(m.split(s)) for s in m.shards}
     print(yaml.safe_dump({"dataset": m.dataset, "size": list(m.size), "snippets": counts}))

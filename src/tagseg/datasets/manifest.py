@@ -53,6 +53,13 @@ class Snippet:
     shard: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def tags_complete(self) -> bool:
+        """True when ``tags`` list every class in the snippet (a dataset's ground-truth tags);
+        False for a web video tagged only with its search keyword (``extra['tags_complete']``):
+        then a class outside the tags may still be present."""
+        return bool(self.extra.get("tags_complete", True))
+
     def frame_path(self, offset: int) -> str:
         """Path of the frame ``offset`` frames after the annotated one (negative: before)."""
         i = self.annotated + offset

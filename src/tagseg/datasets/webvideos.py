@@ -136,7 +136,7 @@ def build_manifest(
                         id=f"{city}_{seq}_{a:06d}", split=SPLIT, city=city,
                         frames=[str(_frame_png(root, city, seq, k)) for k in ks], annotated=-lo,
                         tags=[cname], gt=None, flow_gt=None,
-                        extra={"source": KIND, "clip": cid, "video_id": str(g.attrs["video_id"]),
+                        extra={"source": KIND, "tags_complete": False, "clip": cid, "video_id": str(g.attrs["video_id"]),
                                "url": str(g.attrs["url"]),
                                "times_s": [round(float(times[k]), 4) for k in ks],
                                "relevance": [round(float(scores[k]), 4) for k in ks]}))

@@ -30,15 +30,20 @@ def lse_pool(probs: torch.Tensor, r: float = 5.0) -> torch.Tensor:
     return (torch.logsumexp(r * flat, dim=-1) - math.log(flat.shape[-1])) / r
 
 
-def tag_loss(probs: torch.Tensor, tags: torch.Tensor, r: float = 5.0) -> torch.Tensor:
+def tag_loss(probs: torch.Tensor, tags: torch.Tensor, r: float = 5.0,
+             complete: torch.Tensor | None = None) -> torch.Tensor:
     """Eq. 2: present classes should score high somewhere, absent ones nowhere.
 
     ``-1/|L| sum_{k in L} log S~k - 1/|L̄| sum_{k not in L} log(1 - S~k)``, S~ from :func:`lse_pool`.
     A frame without tags (or with all classes tagged) contributes only the non-empty term.
+    ``complete`` (B,) bool: False for frames whose tags are partial (a web video's keyword):
+    their untagged classes are unknown, not absent, so only the present term counts.
     """
     s = lse_pool(probs, r).clamp(EPS, 1 - EPS)
     pos = tags.float()
     neg = 1.0 - pos
+    if complete is not None:
+        neg = neg * complete.to(neg.device).float()[:, None]
     present = -(pos * torch.log(s)).sum(1) / pos.sum(1).clamp_min(1)
     absent = -(neg * torch.log1p(-s)).sum(1) / neg.sum(1).clamp_min(1)
     return (present + absent).mean()
@@ -98,14 +103,19 @@ def label_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.float(), labels, ignore_index=IGNORE)
 
 
-def restrict_to_tags(probs: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
+def restrict_to_tags(probs: torch.Tensor, tags: torch.Tensor,
+                     complete: torch.Tensor | None = None) -> torch.Tensor:
     """Zero the probabilities of classes absent from the tags and renormalise (B, C, H, W).
 
-    Used on the CRF's unaries when ``train.losses.crf_tags_only`` is set (tags are known
-    at training time). Frames without tags are left unchanged.
+    Used on the CRF's unaries when ``train.crf.tags_only`` is set (tags are known
+    at training time). Frames without tags, or with partial tags (``complete`` (B,) False),
+    are left unchanged.
     """
     keep = tags.bool()
-    keep = torch.where(keep.any(1, keepdim=True), keep, torch.ones_like(keep))
+    use = keep.any(1, keepdim=True)
+    if complete is not None:
+        use = use & complete.to(use.device).bool()[:, None]
+    keep = torch.where(use, keep, torch.ones_like(keep))
     p = probs * keep[..., None, None].to(probs.dtype)
     return p / p.sum(1, keepdim=True).clamp_min(EPS)
 

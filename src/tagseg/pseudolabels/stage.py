@@ -131,9 +131,16 @@ def label_snippet(
     fo = [int(o) for o in f_off]
     frames = np.stack([read_rgb(snippet.frame_path(o), tuple(manifest.size)) for o in frames_off])
     heat = maps[h_rows][:, idx].astype(np.float32)
+    extra_labels = [classes.IGNORE]  # index -1 (unsure) -> 255
+    if not snippet.tags_complete:
+        # Partial tags (a web video's keyword): Hong et al.'s binary problem, the tagged
+        # classes against a background whose attention is 1 - their heatmap; background -> 255.
+        heat = np.concatenate([heat, 1.0 - heat.max(axis=1, keepdims=True)], axis=1)
+        mov = np.append(mov, False)
+        extra_labels = [classes.IGNORE, classes.IGNORE]
     edge_flows = flow[[fo.index(o) for o in frames_off[:-1]]] if len(frames_off) > 1 else None
     res = label_window(frames, edge_flows, heat, mov, dict(cfg), motion_flows=flow[m_rows], seed=seed)
-    lut = np.concatenate([tid, np.array([classes.IGNORE], np.uint8)])  # index -1 -> 255
+    lut = np.concatenate([tid, np.array(extra_labels, np.uint8)])
     a0 = frames_off.index(0)
     return {
         "offsets": frames_off,

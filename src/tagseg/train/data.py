@@ -130,7 +130,7 @@ class FrameDataset(Dataset):
     A sample is a dict:
 
     - ``rgb`` (3, H, W) float32 normalised; ``image`` (3, H, W) uint8 (for the CRF)
-    - ``tags`` (C,) bool
+    - ``tags`` (C,) bool; ``tags_complete`` () bool (False: partial tags, see ``Snippet.tags_complete``)
     - ``flow`` (2L, H, W) float32, pixels / ``flow_scale`` (needs "flow")
     - ``heatmaps`` (C, H, W) float32 in [0, 1] (needs "heatmaps")
     - ``labels`` (H, W) int64 class indices, 255 = ignore (needs "pseudo" or "gt")
@@ -230,7 +230,8 @@ class FrameDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         snippet, offset = self.items[index]
         img = read_rgb(snippet.frame_path(offset), self.size)
-        sample: dict[str, Any] = {"index": index, "tags": torch.from_numpy(tag_vector(snippet, self.manifest))}
+        sample: dict[str, Any] = {"index": index, "tags": torch.from_numpy(tag_vector(snippet, self.manifest)),
+                                  "tags_complete": torch.tensor(snippet.tags_complete)}
         flow = heat = labels = None
         if "flow" in self.needs:
             try:

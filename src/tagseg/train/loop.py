@@ -120,8 +120,9 @@ def loss_terms(
     probs = torch.softmax(logits, 1)
     terms: dict[str, torch.Tensor] = {}
     tags = batch["tags"]
+    complete = batch.get("tags_complete")  # (B,) bool; False: partial tags (web videos)
     if "tag" in losses:
-        terms["tag"] = L.tag_loss(probs, tags, float(cfg.get("lse_r", 5.0)))
+        terms["tag"] = L.tag_loss(probs, tags, float(cfg.get("lse_r", 5.0)), complete)
     if "heatmap" in losses:
         masks = L.heatmap_masks(batch["heatmaps"], float(cfg.get("heatmap_threshold", 0.2)))
         terms["heatmap"] = L.heatmap_loss(torch.log_softmax(logits, 1), masks, tags, heatmap_classes)
@@ -133,7 +134,7 @@ def loss_terms(
             size = (max(1, round(p.shape[-2] * scale)), max(1, round(p.shape[-1] * scale)))
             p = F.interpolate(p, size=size, mode="bilinear", align_corners=False)
             img = F.interpolate(img, size=size, mode="area")
-        unary = L.restrict_to_tags(p.detach(), tags) if c.get("tags_only", True) else p.detach()
+        unary = L.restrict_to_tags(p.detach(), tags, complete) if c.get("tags_only", True) else p.detach()
         q = batch_crf(img, unary, CRFParams.from_config(c), c.get("backend", "convcrf"),
                       int(c.get("window", 7)), int(c.get("blur", 4)))
         terms["crf"] = L.crf_loss(p, q)
