@@ -1,8 +1,12 @@
 """Shared wildcards, config accessors and input functions for every stage."""
 
+import re as _re
 from pathlib import Path
 
+from tagseg.datasets import extra as extra_data
+from tagseg.datasets import webvideos as webvideos_data
 from tagseg.frames import needed_offsets
+from tagseg.train import rules as train_rules
 
 
 wildcard_constraints:
@@ -108,11 +112,6 @@ def retrieval_class_files(stage, ext="json"):
 
 
 # ---- webvideos datasets (dataset.smk) and train.extra_datasets (train.smk) ----
-import re as _re
-
-from tagseg.datasets import extra as extra_data
-from tagseg.datasets import webvideos as webvideos_data
-from tagseg.train import rules as train_rules
 
 
 def webvideos_pattern():
