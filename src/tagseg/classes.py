@@ -128,6 +128,15 @@ def train_id_palette() -> np.ndarray:
     return pal
 
 
+def label_id_palette() -> np.ndarray:
+    """(256, 3) uint8 colours indexed by label id (black for ids not in the table)."""
+    pal = np.zeros((256, 3), dtype=np.uint8)
+    for lab in LABELS:
+        if 0 <= lab.label_id < 256:
+            pal[lab.label_id] = lab.color
+    return pal
+
+
 def known_label_ids() -> frozenset[int]:
     """Label ids that may appear in a Cityscapes ``labelIds`` image (0..33; -1 is never stored)."""
     return frozenset(_BY_ID)

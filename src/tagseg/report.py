@@ -321,15 +321,6 @@ def ladder_figure(lad: Mapping[str, Any], out_path: str | os.PathLike, title: st
 # --------------------------------------------------------------------------- qualitative frames
 
 
-def label_id_palette() -> np.ndarray:
-    """(256, 3) uint8 Cityscapes colours indexed by label id (black for unknown ids)."""
-    pal = np.zeros((256, 3), np.uint8)
-    for lab in cls.LABELS:
-        if 0 <= lab.label_id < 256:
-            pal[lab.label_id] = lab.color
-    return pal
-
-
 def select_frames(snippets: Sequence[Any], n: int) -> list[Any]:
     """Up to ``n`` snippets with ground truth, evenly spread over ``snippets`` (deterministic)."""
     with_gt = [s for s in snippets if s.gt]
@@ -372,7 +363,7 @@ def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_p
         if img.shape != gt.shape:
             raise ValueError(f"{p}: prediction {img.shape} and ground truth {snippet.gt} {gt.shape} differ in size")
         preds[kind] = img
-    pal = label_id_palette()
+    pal = cls.label_id_palette()
     acc = {k: _pixel_accuracy(gt, v) for k, v in preds.items()}
     panels = [("RGB", rgb), ("ground truth", pal[gt])]
     for kind, name in (("raw", "raw"), ("crf", "+ dense CRF")):

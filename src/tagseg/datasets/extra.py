@@ -128,8 +128,9 @@ def run_training_manifest(target: str, extras: Sequence[str], skipped: Mapping[s
 
     for name, reason in skipped.items():
         log.warning("skipping extra dataset %s: %s", name, reason)
-    m = combine(load(target), [load(p) for p in extras])
-    n0 = len(load(target).split("train"))
+    own = load(target)
+    m = combine(own, [load(p) for p in extras])
+    n0 = len(own.split("train"))
     log.info("training manifest of %s: %d own + %d extra train snippets (%s)", m.dataset, n0,
              len(m.split("train")) - n0, ", ".join(extras) or "no extra datasets")
     m.save(out)

@@ -106,13 +106,18 @@ def resize_artifact(arr: np.ndarray, kind: str, size: tuple[int, int]) -> np.nda
     if tuple(arr.shape[-2:]) == (H, W):
         return arr
     h, w = arr.shape[-2:]
+    if kind == "heatmaps":
+        from ..heatmaps.storage import upsample
+
+        return upsample(arr[None], size)[0]
     if kind == "labels":
         return cv2.resize(np.ascontiguousarray(arr), (W, H), interpolation=cv2.INTER_NEAREST)
+    if kind != "flow":
+        raise ValueError(f"unknown artifact kind {kind!r} (flow, heatmaps, labels)")
     out = np.stack([cv2.resize(np.ascontiguousarray(c, dtype=np.float32), (W, H),
                                interpolation=cv2.INTER_LINEAR) for c in arr])
-    if kind == "flow":
-        out[0::2] *= W / w
-        out[1::2] *= H / h
+    out[0::2] *= W / w
+    out[1::2] *= H / h
     return out
 
 

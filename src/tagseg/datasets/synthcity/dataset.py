@@ -48,13 +48,6 @@ def _atlas(seed: int) -> np.ndarray:
     return make_atlas(seed)
 
 
-def _palette() -> np.ndarray:
-    pal = np.zeros((256, 3), np.uint8)
-    for lab in classes.LABELS:
-        pal[lab.label_id] = lab.color
-    return pal
-
-
 def _imwrite(path: Path, img: np.ndarray) -> None:
     """Write a PNG (RGB or single channel) into the (temporary) dataset tree."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +83,7 @@ def _snippet_job(tmp: str, split: str, k: int, p: dict[str, Any]) -> dict[str, A
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)
     _imwrite(root / "gtFine" / split / city / f"{ann}_gtFine_labelIds.png", r.labels)
-    _imwrite(root / "gtFine" / split / city / f"{ann}_gtFine_color.png", _palette()[r.labels])
+    _imwrite(root / "gtFine" / split / city / f"{ann}_gtFine_color.png", classes.label_id_palette()[r.labels])
     fpath = root / "flowGt" / split / city / f"{ann}_flowGt.h5"
     fpath.parent.mkdir(parents=True, exist_ok=True)
     K = r.cams[0].K
