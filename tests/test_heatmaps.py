@@ -244,6 +244,29 @@ def test_multiscale_maps_are_normalised_and_single_scale_matches_model(trained):
     np.testing.assert_allclose(one, normalise(ref).numpy(), atol=1e-6)
 
 
+def test_softmax_maps_are_per_pixel_probabilities_of_the_mean_class_scores(trained):
+    root, m, _ = trained
+    model = load_model(root / "model.pt")
+    rng = np.random.default_rng(1)
+    frames = np.stack([frame_and_labels(rng, 10)[0], frame_and_labels(rng, 30)[0]])
+    maps, _ = multiscale_heatmaps(model, frames, [1.0, 1.5], device="cpu", mode="softmax")
+    assert maps.shape == (2, 4, H, W)
+    np.testing.assert_allclose(maps.sum(1), 1.0, atol=1e-5)  # a distribution at every pixel
+    x = to_batch(frames, torch.device("cpu"))
+    with torch.no_grad():
+        f = model.cam.feature_map(x)
+        logits = torch.einsum("bdhw,cd->bchw", f, model.cam.fc.weight) + model.cam.fc.bias.view(1, -1, 1, 1)
+        small = torch.nn.functional.interpolate(x, size=(int(round(H * 1.5)), int(round(W * 1.5))),
+                                                mode="bilinear", align_corners=False)
+        f2 = model.cam.feature_map(small)
+        logits2 = torch.einsum("bdhw,cd->bchw", f2, model.cam.fc.weight) + model.cam.fc.bias.view(1, -1, 1, 1)
+        up = lambda t: torch.nn.functional.interpolate(t, size=(H, W), mode="bilinear", align_corners=False)  # noqa: E731
+        ref = ((up(logits) + up(logits2)) / 2).softmax(1)
+    np.testing.assert_allclose(maps, ref.numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="heatmaps.maps: unknown mode 'max'"):
+        multiscale_heatmaps(model, frames, [1.0], device="cpu", mode="max")
+
+
 def test_normalise_keeps_zero_maps_zero():
     x = torch.zeros(1, 2, 3, 3)
     x[0, 0, 1, 1] = 4.0

@@ -114,8 +114,9 @@ def test_iconic_images(tiny):
         files = sorted((root / "iconic" / name).glob("*.png"))
         assert [f.name for f in files] == ["0000.png", "0001.png"]
         assert _png(files[0]).shape == (32, 32, 3)
-        # the class covers a large share of its iconic images (context at the borders)
-        assert info["iconic_mean_fraction"][name] > 0.2, name
+        # the class covers a large share of its iconic images (context at the borders; street-level
+        # views stop at half the close-ups' share, slender things at 0.3 x 0.5)
+        assert info["iconic_mean_fraction"][name] > 0.12, name
 
 
 # ----------------------------------------------------------------------------- determinism

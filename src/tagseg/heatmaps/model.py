@@ -119,7 +119,8 @@ class HeatmapModel(nn.Module):
 
     ``maps(x, size)``: x (B, 3, h, w) normalised -> scores (B, C) in [0, 1] and maps
     (B, C, H, W) >= 0 (ReLU'd CAMs; ImageNet probabilities), bilinearly resized to ``size``;
-    classes with head 'none' are zero.
+    classes with head 'none' are zero. ``maps(x, size, logits=True)``: the CAM classes' maps
+    are per-location class scores (any sign).
     """
 
     def __init__(
@@ -144,19 +145,27 @@ class HeatmapModel(nn.Module):
         self._im_names = [c for c in self.class_names if self.heads[c] == "imagenet"]
         self._im_idx = [self.class_names.index(c) for c in self._im_names]
 
+    @property
+    def cam_index(self) -> list[int]:
+        """Indices (into the class table) of the classes whose maps come from the CAM net."""
+        return list(self._cam_idx)
+
     @torch.no_grad()
-    def maps(self, x: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def maps(self, x: torch.Tensor, size: tuple[int, int],
+             logits: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``logits``: the CAM classes' maps are their per-location class scores (CAM plus
+        the FC bias, not ReLU'd) instead of ReLU'd CAMs."""
         b = x.shape[0]
         c = len(self.class_names)
         scores = x.new_zeros((b, c), dtype=torch.float32)
         maps = x.new_zeros((b, c, *size), dtype=torch.float32)
         if self.cam is not None and self._cam_idx:
-            logits, cam = self.cam.cam(x)
-            logits, cam = logits.float(), cam.float()
-            prob = logits.softmax(1) if self.score == "softmax" else logits.sigmoid()
+            logit, cam = self.cam.cam(x)
+            logit, cam = logit.float(), cam.float()
+            prob = logit.softmax(1) if self.score == "softmax" else logit.sigmoid()
             scores[:, self._cam_idx] = prob
-            maps[:, self._cam_idx] = F.interpolate(
-                cam.relu(), size=size, mode="bilinear", align_corners=False)
+            cam = cam + self.cam.fc.bias.float().view(1, -1, 1, 1) if logits else cam.relu()
+            maps[:, self._cam_idx] = F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
         if self.imagenet is not None and self._im_idx:
             logits, m = self.imagenet(x)
             s, m = imagenet_mod.class_maps(logits.float(), m.float(), self.imagenet_classes,

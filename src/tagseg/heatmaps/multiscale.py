@@ -1,5 +1,12 @@
-"""Multi-scale heatmaps (Hong et al. §3.2): maps at several input scales, resized to the
-output size and max-pooled over scales, then normalised per class and frame to [0, 1]."""
+"""Multi-scale heatmaps at several input scales, resized to the output size, in one of two modes:
+
+- ``cam`` (Hong et al. §3.2, Saleh et al. §3.1): ReLU'd class activation maps, max-pooled over
+  scales, then normalised per class and frame to [0, 1];
+- ``softmax``: the CAM net's per-location class scores (CAM + FC bias) averaged over scales,
+  then a softmax over the CAM classes at each pixel: the map of class c is the classifier's
+  probability of c at that pixel, in [0, 1] and comparable across classes. Classes of the
+  ImageNet head keep their probability maps (averaged over scales).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,9 @@ import torch.nn.functional as F
 
 from ..model.vgg import IMAGENET_MEAN, IMAGENET_STD
 from .model import HeatmapModel
+
+MODES = ("cam", "softmax")
+"""Heatmap modes (``heatmaps.maps``)."""
 
 MIN_SIDE = 32
 """Smallest scaled frame side, pixels (the network's total stride is 16–32)."""
@@ -51,14 +61,18 @@ def multiscale_heatmaps(
     out_size: tuple[int, int] | None = None,
     device: torch.device | str = "cpu",
     precision: str = "fp32",
+    mode: str = "cam",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Heatmaps of a batch of frames.
 
     frames: (B, H, W, 3) uint8 RGB at working size; scales: input size factors;
-    out_size: (h, w) of the returned maps (default (H, W)).
-    Returns maps (B, C, h, w) float32 in [0, 1] (max over scales, then per-class max
-    normalisation) and scores (B, C) float32 (class probabilities averaged over scales).
+    out_size: (h, w) of the returned maps (default (H, W)); mode: ``cam`` | ``softmax``
+    (module docstring). Returns maps (B, C, h, w) float32 in [0, 1] and scores (B, C)
+    float32 (class probabilities averaged over scales).
     """
+    if mode not in MODES:
+        raise ValueError(f"heatmaps.maps: unknown mode {mode!r} ({', '.join(MODES)})")
+    logits = mode == "softmax"
     device = torch.device(device)
     h, w = frames.shape[1:3]
     out_size = out_size or (h, w)
@@ -70,10 +84,21 @@ def multiscale_heatmaps(
         xs = x if size == (h, w) else F.interpolate(x, size=size, mode="bilinear",
                                                     align_corners=False, antialias=s < 1)
         with autocast(device, precision):
-            scores, maps = model.maps(xs, out_size)
+            scores, maps = model.maps(xs, out_size, logits=logits)
         maps, scores = maps.float(), scores.float()
-        best = maps if best is None else torch.maximum(best, maps)
+        if logits:
+            best = maps if best is None else best + maps
+        else:
+            best = maps if best is None else torch.maximum(best, maps)
         score_sum = scores if score_sum is None else score_sum + scores
     assert best is not None and score_sum is not None
-    return (normalise(best).cpu().numpy().astype(np.float32),
+    if logits:
+        best = best / len(scales)
+        idx = model.cam_index
+        if idx:
+            best[:, idx] = best[:, idx].softmax(dim=1)
+        best = best.clamp_(0, 1)
+    else:
+        best = normalise(best)
+    return (best.cpu().numpy().astype(np.float32),
             (score_sum / len(scales)).cpu().numpy().astype(np.float32))

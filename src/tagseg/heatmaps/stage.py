@@ -76,11 +76,11 @@ def run_heatmaps(
             for i in range(0, len(paths), batch):
                 frames = np.stack([read_rgb(p, size) for p in paths[i:i + batch]])
                 m, sc = multiscale_heatmaps(model, frames, scales, out_size, device,
-                                            str(cfg["precision"]))
+                                            str(cfg["precision"]), str(cfg.get("maps", "cam")))
                 maps.append(m)
                 scores.append(sc)
             write_snippet(f, s.id, np.asarray(offsets), np.concatenate(maps),
-                          np.concatenate(scores), size)
+                          np.concatenate(scores), size, str(cfg.get("maps", "cam")))
             n_frames += len(paths)
     dt = time.time() - t0
     log.info("%s/%d: %d snippets, %d frames in %.1f s (%.2f frames/s)", split, shard,

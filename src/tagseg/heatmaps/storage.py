@@ -6,7 +6,9 @@
     @offsets  frame offsets computed, @scales, @size [H, W] working size,
     @stored_size [h, w]
     /{snippet_id}/offsets  (F,) int32, offsets from the annotated frame
-    /{snippet_id}/maps     (F, C, h, w) float16 in [0, 1], per-class per-frame max-normalised
+    /{snippet_id}/maps     (F, C, h, w) float16 in [0, 1]: per-class per-frame max-normalised
+                           CAMs (heatmaps.maps: cam) or per-pixel class probabilities (softmax);
+                           @units says which
     /{snippet_id}/scores   (F, C) float32 class probabilities ("relevance" y·f_enc(v))
 
 Maps may be stored below working size (``heatmaps.store_scale``); :func:`read_heatmaps`
@@ -25,9 +27,13 @@ import torch.nn.functional as F
 from ..h5io import ArtifactError
 
 
+UNITS = {"cam": "fraction of the per-class per-frame maximum", "softmax": "probability"}
+"""``maps`` units by heatmap mode."""
+
+
 def write_snippet(
     f: h5py.File, snippet_id: str, offsets: np.ndarray, maps: np.ndarray, scores: np.ndarray,
-    size: tuple[int, int],
+    size: tuple[int, int], mode: str = "cam",
 ) -> None:
     """Store one snippet: offsets (F,), maps (F, C, h, w) in [0, 1], scores (F, C)."""
     g = f.create_group(snippet_id)
@@ -36,7 +42,7 @@ def write_snippet(
     d = g.create_dataset("maps", data=np.asarray(maps, np.float16), compression="gzip",
                          compression_opts=4, shuffle=True,
                          chunks=(1, *np.asarray(maps).shape[1:]))
-    d.attrs["units"] = "fraction of the per-class per-frame maximum"
+    d.attrs["units"] = UNITS[mode]
     s = g.create_dataset("scores", data=np.asarray(scores, np.float32))
     s.attrs["units"] = "probability"
 

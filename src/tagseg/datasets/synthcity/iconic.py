@@ -48,6 +48,13 @@ class IconicImage:
     fraction: float
 
 
+STREET_VIEWS = 0.5
+"""Share of poses taken like a street-level photograph: further away and near eye level (ground
+classes at grazing angles), so the class appears with its surroundings and in perspective as
+web photos of it do; the others are close-ups."""
+STREET_FRACTION = 0.5
+"""Street-level views stop trying poses at this fraction of the close-ups' share."""
+
 GROUP = 4
 """Iconic images of a class rendered in one shared street world (different poses, exposure,
 white balance and noise)."""
@@ -71,9 +78,11 @@ def render_iconic_group(name: str, seed_key: Sequence[int], count: int, size: in
         world.env = replace(env0, exposure=env0.exposure * irng.lognormal(0, 0.12),
                             white_balance=env0.white_balance * irng.lognormal(0, 0.03, 3),
                             noise_sigma=irng.uniform(1.5, 4.5) * noise)
+        street = bool(irng.random() < STREET_VIEWS)
+        enough = _MIN_FRACTION.get(name, MIN_FRACTION) * (STREET_FRACTION if street else 1.0)
         best: IconicImage | None = None
         for k in range(tries):
-            cam = _pose(name, world, path, irng, size)
+            cam = _pose(name, world, path, irng, size, street)
             if cam is None:
                 continue
             img, lab, _ = render_frame(world, cam, 0.0, atlas, None, None,
@@ -81,7 +90,7 @@ def render_iconic_group(name: str, seed_key: Sequence[int], count: int, size: in
             frac = float(np.mean(lab == lid))
             if best is None or frac > best.fraction:
                 best = IconicImage(img, lab.reshape(size, size), frac)
-            if frac >= _MIN_FRACTION.get(name, MIN_FRACTION):
+            if frac >= enough:
                 break
         if best is None:  # no instance in this world: a plain street view (should not happen)
             cam = path.camera(0, size, size)
@@ -106,11 +115,11 @@ def _inside_any(world, C) -> bool:
     return bool(np.any(inside & static)) or bool(np.any(inside & ~static))
 
 
-def _pose(name, world, path, rng, size) -> Camera | None:
+def _pose(name, world, path, rng, size, street: bool = False) -> Camera | None:
     fov = rng.uniform(45, 70)
     z0 = float(path.C[0, 2])
     if name in _GROUND_VIEWS:
-        return _ground_pose(name, world, path, rng, size, fov)
+        return _ground_pose(name, world, path, rng, size, fov, street)
     lid = LID[name]
     pr = world.prims
     cand = np.nonzero((pr.label == lid) & (pr.lo[:, 2] > z0 - 5) & (pr.lo[:, 2] < z0 + 90)
@@ -154,13 +163,16 @@ def _pose(name, world, path, rng, size) -> Camera | None:
         if obj != 0 and rng.random() < 0.35:
             az = rng.uniform(-np.pi, np.pi)
         fill = rng.uniform(0.8, 1.15) if name in _WHOLE else rng.uniform(0.55, 0.95)
+        el = rng.uniform(-0.25, 0.35)
+        if street:  # further away, near eye level: the class with its surroundings
+            fill *= rng.uniform(1.3, 2.2)
+            el = rng.uniform(-0.08, 0.12)
         dist = radius / np.tan(np.radians(fov) / 2) * fill
         dist = max(dist, 0.4)
-        el = rng.uniform(-0.25, 0.35)
         back = np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
         C = c + dist * back
-        if C[1] < 0.4:
-            C[1] = rng.uniform(0.4, 1.8)
+        if C[1] < 0.4 or (street and C[1] < 1.0):
+            C[1] = rng.uniform(1.0, 1.8) if street else rng.uniform(0.4, 1.8)
         if _inside_any(world, C):
             continue
         fwd = c - C + rng.normal(0, 0.08 * dist, 3)
@@ -168,7 +180,7 @@ def _pose(name, world, path, rng, size) -> Camera | None:
     return None
 
 
-def _ground_pose(name, world, path, rng, size, fov) -> Camera | None:
+def _ground_pose(name, world, path, rng, size, fov, street: bool = False) -> Camera | None:
     z = float(path.C[0, 2]) + rng.uniform(0, 60)
     gr = world.ground
     pr = world.prims
@@ -176,12 +188,12 @@ def _ground_pose(name, world, path, rng, size, fov) -> Camera | None:
     if name == "sky":
         x = rng.uniform(gr.road_x[0] + 0.5, gr.road_x[1] - 0.5)
         C = np.array([x, rng.uniform(1.2, 2.0), z])
-        pitch = rng.uniform(0.35, 1.0)
+        pitch = rng.uniform(0.15, 0.5) if street else rng.uniform(0.35, 1.0)
         yaw = rng.uniform(-np.pi, np.pi)
     elif name == "road":
         x = rng.uniform(gr.road_x[0] + 0.5, gr.road_x[1] - 0.5)
         C = np.array([x, rng.uniform(1.2, 2.6), z])
-        pitch = -rng.uniform(0.45, 1.0)
+        pitch = -rng.uniform(0.12, 0.45) if street else -rng.uniform(0.45, 1.0)
     else:
         lid = LID[name]
         flat = (pr.label == lid) & (pr.hi[:, 1] < 0.3)
@@ -198,6 +210,10 @@ def _ground_pose(name, world, path, rng, size, fov) -> Camera | None:
         width = min(hi[0] - lo[0], 6.0)
         C = np.array([x, rng.uniform(0.7, 1.0) * max(width, 1.2) + 0.3, zc])
         pitch = -rng.uniform(0.9, 1.35)
+        if street:  # standing on it, looking along it at a grazing angle
+            C[1] = rng.uniform(1.1, 1.8)
+            pitch = -rng.uniform(0.3, 0.7)
+            yaw = rng.uniform(-0.4, 0.4) + (np.pi if rng.random() < 0.5 else 0.0)
         if _inside_any(world, C):
             C[1] += 1.0
     if _inside_any(world, C):
