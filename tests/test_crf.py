@@ -66,3 +66,12 @@ def test_batch_crf_backends_and_errors():
         batch_crf(imgs, probs, backend="nope")
     with pytest.raises(ValueError, match="window"):
         ConvCRF(window=4)
+
+
+def test_crf_params_scale_spatial_widths_with_image_width():
+    cfg = {"gauss_sxy": 3.0, "bilateral_sxy": 80.0, "bilateral_srgb": 13.0, "reference_width": 1024}
+    p = CRFParams.from_config(cfg, width=256)
+    assert (p.gauss_sxy, p.bilateral_sxy) == (0.75, 20.0)
+    assert p.bilateral_srgb == 13.0 and p.bilateral_compat == CRFParams().bilateral_compat  # colour, weights kept
+    assert CRFParams.from_config(cfg, width=1024) == CRFParams.from_config(cfg)  # at the reference: as given
+    assert CRFParams.from_config({**cfg, "reference_width": None}, width=256).bilateral_sxy == 80.0

@@ -17,7 +17,7 @@ appearance ``sxy=80, srgb=13, compat=10``; 5 mean-field iterations.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,10 +39,20 @@ class CRFParams:
     bilateral_compat: float = 10.0
 
     @classmethod
-    def from_config(cls, cfg: dict[str, Any] | None) -> CRFParams:
-        """Build from a config mapping holding any of the field names (others ignored)."""
+    def from_config(cls, cfg: dict[str, Any] | None, width: int | None = None) -> CRFParams:
+        """Build from a config mapping holding any of the field names (others ignored).
+
+        With ``width`` (the image width, pixels) and ``cfg["reference_width"]`` set, the
+        spatial standard deviations (``gauss_sxy``, ``bilateral_sxy``), given in pixels at the
+        reference width, are scaled by ``width / reference_width``.
+        """
         cfg = cfg or {}
-        return cls(**{k: cfg[k] for k in asdict(cls()) if k in cfg})
+        p = cls(**{k: cfg[k] for k in asdict(cls()) if k in cfg})
+        ref = cfg.get("reference_width")
+        if width is not None and ref:
+            f = float(width) / float(ref)
+            p = replace(p, gauss_sxy=p.gauss_sxy * f, bilateral_sxy=p.bilateral_sxy * f)
+        return p
 
 
 def dense_crf(image: np.ndarray, probs: np.ndarray, params: CRFParams = CRFParams()) -> np.ndarray:

@@ -100,7 +100,7 @@ def predict_split(
     L = ncfg.flow_channels // 2
     flow_scale = float(meta.get("flow_scale", 10.0))
     readers = readers or Readers()
-    params = CRFParams.from_config(cfg.get("crf"))
+    params = CRFParams.from_config(cfg.get("crf"), width=int(manifest.size[1]))
     lut = label_id_lut(manifest.classes)
     out = Path(out_dir)
     files: dict[int, Any] = {}
