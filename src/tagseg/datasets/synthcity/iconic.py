@@ -1,10 +1,12 @@
-"""Iconic images: one class fills most of a square frame (the analogue of ImageNet images).
+"""Iconic images: one class fills much of a square frame (the analogue of ImageNet images).
 
-Each image gets its own random street world (with more instances of the wanted class), a
-camera placed close to one instance of the class with a random pose, and the snippet
-renderer's materials, lighting, haze and sensor noise, so iconic images share the videos'
-appearance statistics. Several random poses are tried; the one where the class covers the
-largest share of the frame is kept (ties: the first).
+Each group of images gets its own random street world (with more instances of the wanted
+class) and the snippet renderer's materials, lighting, haze and sensor noise, so iconic images
+share the videos' appearance statistics. Half of the images (``STREET_VIEWS``) are posed like
+street-level photographs: further away and near eye level, ground classes at grazing angles,
+so the class shows with its surroundings and in perspective; the others are close-ups.
+Several random poses are tried; the one where the class covers the largest share of the frame
+is kept (ties: the first), stopping early once the share is large enough.
 """
 
 from __future__ import annotations
