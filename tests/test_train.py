@@ -218,6 +218,31 @@ def test_oracle_learns_and_resume_matches_uninterrupted(tiny, tmp_path):
     assert full["history"][-1]["gt"] == pytest.approx(rest["history"][-1]["gt"], rel=1e-4)
 
 
+def test_ema_model_is_the_average_and_resumes_exactly(tiny, tmp_path):
+    m, shards = tiny
+    # decay 0.5 over 4 iterations: the saved weights are the EMA, not the last ones
+    train(m, train_cfg(iterations=4, checkpoint_every=0), "oracle", tmp_path / "p" / "model.pt",
+          shards["train"], readers=READERS, progress=False)
+    cfg = train_cfg(iterations=4, checkpoint_every=2, ema=0.5)
+    train(m, cfg, "oracle", tmp_path / "a" / "model.pt", shards["train"], readers=READERS, progress=False)
+    p = ck.load(tmp_path / "p" / "model.pt")["model"]
+    a = ck.load(tmp_path / "a" / "model.pt")["model"]
+    assert set(p) == set(a)  # same layout: predict loads it like any model
+    assert any(not torch.allclose(p[k].float(), a[k].float()) for k in p if p[k].is_floating_point())
+    # the same run killed after 2 iterations and resumed gives the same average
+    train(m, cfg, "oracle", tmp_path / "b" / "model.pt", shards["train"], readers=READERS,
+          progress=False, stop_after=2)
+    assert "ema" in ck.load(tmp_path / "b" / "checkpoint.pt")
+    train(m, cfg, "oracle", tmp_path / "b" / "model.pt", shards["train"], readers=READERS, progress=False)
+    b = ck.load(tmp_path / "b" / "model.pt")["model"]
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k
+    with pytest.raises(TrainingError, match="train.ema"):
+        train(m, train_cfg(iterations=1, ema=1.0), "oracle", tmp_path / "c" / "model.pt", shards["train"],
+              readers=READERS, progress=False)
+
+
+
 @pytest.mark.parametrize("variant", ["no_heatmap", "fg_heatmap", "heatmap", "two_stream", "two_stream_pseudo"])
 def test_every_weak_variant_trains(tiny, tmp_path, variant):
     m, shards = tiny

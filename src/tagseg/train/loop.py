@@ -195,6 +195,19 @@ def init_state(path: str | os.PathLike, ncfg: NetConfig) -> dict[str, torch.Tens
     return load_state(path)
 
 
+def averaged(net: torch.nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
+    """An exponential moving average of ``net``'s parameters and buffers (BatchNorm statistics
+    included), updated after every step: ``ema = decay * ema + (1 - decay) * net``; None when
+    ``decay`` is 0 (``train.ema``). The saved model is the average."""
+    if decay <= 0.0:
+        return None
+    if decay >= 1.0:
+        raise TrainingError(f"config key train.ema: decay {decay} must be below 1 (0 = off)")
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 def build_optimizer(net: torch.nn.Module, o: Mapping[str, Any]):
     name = o.get("name", "adam")
     lr, wd = float(o["lr"]), float(o.get("weight_decay", 0.0))
@@ -260,6 +273,7 @@ def train(
         raise TrainingError("train.model.init is 'classifiers' but no classifier checkpoint path was given")
     net.to(device)
     opt, sched = build_optimizer(net, cfg["optimizer"])
+    ema = averaged(net, float(cfg.get("ema", 0.0)))
     amp = autocast_dtype(str(cfg.get("amp", "auto")), device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     fg = foreground_mask(classes).to(device) if v.get("heatmap_classes", "all") == "foreground" else None
@@ -271,6 +285,8 @@ def train(
         ck.check_meta(obj["meta"], ckpt_path, variant, classes)
         if obj["meta"].get("config_hash") == run_hash:
             net.load_state_dict(obj["model"])
+            if ema is not None:
+                ema.load_state_dict(obj["ema"])
             opt.load_state_dict(obj["optimizer"])
             sched.load_state_dict(obj["scheduler"])
             scaler.load_state_dict(obj["scaler"])
@@ -290,6 +306,7 @@ def train(
 
     def save_checkpoint(it: int) -> None:
         ck.save(ckpt_path, {"meta": {**meta, "iteration": it}, "model": net.state_dict(),
+                            **({"ema": ema.state_dict()} if ema is not None else {}),
                             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                             "scaler": scaler.state_dict(), "rng": ck.rng_state(), "history": history})
 
@@ -327,6 +344,8 @@ def train(
             scaler.step(opt)
             scaler.update()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(net)
             vals = {k: float(t.detach()) for k, t in terms.items()}
             for k, val in vals.items():
                 acc[k] = acc.get(k, 0.0) + val
@@ -358,7 +377,8 @@ def train(
     if stop_after is not None and end < iterations:
         save_checkpoint(end)
         return summary
-    ck.save(model_path, {"meta": {**meta, "iteration": iterations}, "model": net.state_dict()})
+    final = ema.module if ema is not None else net
+    ck.save(model_path, {"meta": {**meta, "iteration": iterations}, "model": final.state_dict()})
     ckpt_path.unlink(missing_ok=True)
     if history_path is not None:
         write_json(history_path, summary)
