@@ -61,6 +61,7 @@ def run_heatmaps(
     out_size = stored_size(size, float(cfg["store_scale"]))
     scales = [float(s) for s in cfg["scales"]]
     batch = int(cfg["batch_frames"])
+    mode = str(cfg.get("maps", "cam"))
     snippets = manifest.shard(split, shard)
     offsets = [int(o) for o in offsets]
     t0 = time.time()
@@ -76,11 +77,11 @@ def run_heatmaps(
             for i in range(0, len(paths), batch):
                 frames = np.stack([read_rgb(p, size) for p in paths[i:i + batch]])
                 m, sc = multiscale_heatmaps(model, frames, scales, out_size, device,
-                                            str(cfg["precision"]), str(cfg.get("maps", "cam")))
+                                            str(cfg["precision"]), mode)
                 maps.append(m)
                 scores.append(sc)
             write_snippet(f, s.id, np.asarray(offsets), np.concatenate(maps),
-                          np.concatenate(scores), size, str(cfg.get("maps", "cam")))
+                          np.concatenate(scores), size, mode)
             n_frames += len(paths)
     dt = time.time() - t0
     log.info("%s/%d: %d snippets, %d frames in %.1f s (%.2f frames/s)", split, shard,
