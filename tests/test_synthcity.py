@@ -436,3 +436,16 @@ def test_default_dataset_statistics(tmp_path_factory):
         assert freq[rare] < 0.012, (rare, freq[rare])
     mious = rgb_classifier_mious(root, 19)
     assert max(mious.values()) < 0.40, mious
+
+
+def test_texture_sampling_beyond_remap_limit():
+    """More samples than cv2.remap's 32767-column limit (a 256x144 frame of one material):
+    the same values as sampled in small batches."""
+    from tagseg.datasets.synthcity import textures as tx
+
+    atlas = tx.make_atlas(0)
+    rng = np.random.default_rng(0)
+    n = 40000
+    tid, u, v = rng.integers(0, 3, n), rng.uniform(-500, 500, n), rng.uniform(-500, 500, n)
+    parts = [tx.sample(atlas, tid[i:i + 3000], u[i:i + 3000], v[i:i + 3000]) for i in range(0, n, 3000)]
+    assert np.array_equal(tx.sample(atlas, tid, u, v), np.concatenate(parts))

@@ -22,9 +22,12 @@ WEB = "results/synthcity_web"
 EXTRA = {
     "flow": {"L": 4},  # window -1..2: 5-frame snippets
     "retrieval": {"classes": ["car"], "search_results": 10, "clip_fps": 10,
+                  # the palette scorer on band-style videos: exact, needs no trained classifier
+                  "scorer": "palette", "thumbnail_threshold": 0.8, "keyframe_threshold": 0.8,
+                  "relevance_threshold": 0.8,
                   # one 4-s relevant video; seed 4: the car is in view throughout
-                  "web": {"videos_per_class": 1, "seconds": 4, "fps": 10, "width": 64, "height": 48,
-                          "faults": False, "seed": 4}},
+                  "web": {"style": "bands", "videos_per_class": 1, "seconds": 4, "fps": 10,
+                          "width": 64, "height": 48, "faults": False, "seed": 4}},
     "train": {"iterations": 2, "batch_size": 2, "checkpoint_every": 0},
 }
 

@@ -1,11 +1,14 @@
 """Scorers: ``(N, H, W, 3) uint8 RGB -> (N, C) float32`` class scores in [0, 1].
 
-C follows a class table (the manifest's ``classes``). Two implementations:
+C follows a class table (the manifest's ``classes``). Implementations:
 
 - :func:`palette_scorer` — a transparent stand-in: the score of class c is the fraction of
   pixels within ``tol`` of c's Cityscapes colour, divided by ``full_fraction`` and clipped to 1.
   It is exact on label-coloured synthetic frames and meaningless on real video; it lets the
   retrieval stages be run and measured before a classifier exists.
+- :func:`classifier_scorer` — the ``classifiers`` checkpoint (the paper's method), optionally
+  at a larger scale and as the maximum over square crops (the CAM classifier is trained on
+  square iconic images);
 - :func:`model_scorer` — wraps any torch classifier ``(B, 3, h, w) -> (B, C) logits`` (e.g. the
   ``classifiers`` CAM checkpoint): resize, ImageNet-normalise, sigmoid (one-vs-all, as the
   tag loss) or softmax.
@@ -93,25 +96,43 @@ def model_scorer(
     return score
 
 
+def square_crops(frame: np.ndarray, n: int) -> list[np.ndarray]:
+    """``n`` square crops (side = the shorter side) evenly spaced along the longer side of
+    ``frame`` (H, W, 3); ``n = 1`` is the centre crop, ``n = 0`` the whole frame."""
+    if n <= 0:
+        return [frame]
+    h, w = frame.shape[:2]
+    side = min(h, w)
+    starts = np.linspace(0, max(h, w) - side, n + 2)[1:-1] if n == 1 else np.linspace(0, max(h, w) - side, n)
+    starts = np.round(starts).astype(int)
+    return [frame[:, s:s + side] if w >= h else frame[s:s + side] for s in starts]
+
+
 def classifier_scorer(
     checkpoint: str, class_names: Sequence[str], device: str = "cpu",
-    heatmaps_cfg: dict | None = None, batch_size: int = 16,
+    heatmaps_cfg: dict | None = None, batch_size: int = 16, scale: float = 1.0, crops: int = 0,
 ) -> Scorer:
     """Scorer from the ``classifiers`` checkpoint (:func:`tagseg.heatmaps.model.load_model`).
 
-    Frames are resized so the shorter side is the checkpoint's ``input_size`` (unchanged when
-    it is 0), ImageNet-normalised, and scored by ``HeatmapModel.maps``; columns follow
-    ``class_names`` (a class the checkpoint lacks scores 0).
+    Frames are resized so the shorter side is ``scale`` x the checkpoint's ``input_size``
+    (unchanged when it is 0), ImageNet-normalised, cut into ``crops`` square crops (0: the
+    whole frame; :func:`square_crops`) and scored by ``HeatmapModel.maps``; a frame's score is
+    the maximum over its crops. Columns follow ``class_names`` (a class the checkpoint lacks
+    scores 0).
     """
     import torch
 
     from ..device import resolve
     from ..heatmaps.model import load_model
 
+    if scale <= 0 or crops < 0:
+        raise ValueError(f"config key retrieval.classifiers: scale must be > 0 and crops >= 0, "
+                         f"got scale={scale}, crops={crops}")
     dev = resolve(device) if device else torch.device("cpu")
     model = load_model(checkpoint, heatmaps_cfg, dev)
     cols = [model.class_names.index(c) if c in model.class_names else -1 for c in class_names]
-    side = int(getattr(model, "input_size", 0) or 0)
+    side = scale * int(getattr(model, "input_size", 0) or 0)
+    per = max(crops, 1)
 
     @torch.no_grad()
     def score(frames: np.ndarray) -> np.ndarray:
@@ -124,10 +145,11 @@ def classifier_scorer(
                 k = side / min(h, w)
                 chunk = np.stack([cv2.resize(f, (max(1, round(w * k)), max(1, round(h * k))),
                                              interpolation=cv2.INTER_AREA) for f in chunk])
-            x = (chunk.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+            views = np.stack([c for f in chunk for c in square_crops(f, crops)])
+            x = (views.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
             xt = torch.from_numpy(x).permute(0, 3, 1, 2).to(dev)
             s, _ = model.maps(xt, (1, 1))
-            s = s.float().cpu().numpy()
+            s = s.float().cpu().numpy().reshape(len(chunk), per, -1).max(1)
             for j, c in enumerate(cols):
                 if c >= 0:
                     out[start:start + len(chunk), j] = s[:, c]
@@ -147,5 +169,7 @@ def from_config(cfg: dict, class_names: Sequence[str], checkpoint: str | None = 
     if kind == "classifiers":
         if not checkpoint:
             raise ValueError("config key retrieval.scorer is 'classifiers' but no checkpoint path was given")
-        return classifier_scorer(checkpoint, class_names, device, heatmaps_cfg)
+        c = cfg.get("classifiers") or {}
+        return classifier_scorer(checkpoint, class_names, device, heatmaps_cfg,
+                                 scale=float(c.get("scale", 1.0)), crops=int(c.get("crops", 0)))
     raise ValueError(f"config key retrieval.scorer: unknown scorer {kind!r} (palette | classifiers)")

@@ -104,9 +104,9 @@ def run_webvideos(cfg: Mapping[str, Any], root: str) -> dict[str, Any]:
     w = dict(cfg.get("web") or {})
     return webvideos.render(
         Path(root) / "web", list(cfg["classes"]), videos_per_keyword=int(w.get("videos_per_class", 8)),
-        seconds=float(w.get("seconds", 12)), fps=int(w.get("fps", 12)), width=int(w.get("width", 128)),
-        height=int(w.get("height", 72)), gop_s=float(w.get("gop_s", 2.0)), seed=int(w.get("seed", 0)),
-        faults=bool(w.get("faults", True)))
+        seconds=float(w.get("seconds", 12)), fps=int(w.get("fps", 12)), width=int(w.get("width", 256)),
+        height=int(w.get("height", 144)), gop_s=float(w.get("gop_s", 2.0)), seed=int(w.get("seed", 0)),
+        faults=bool(w.get("faults", True)), style=str(w.get("style", "street")))
 
 
 def load_json(path: str) -> dict[str, Any]:

@@ -2,8 +2,18 @@
 
 For each keyword class it renders mp4 videos (H.264 via PyAV, key frames every ``gop_s``
 seconds and at scene cuts), a JPEG thumbnail per video and a catalogue for the ``index``
-backend. Frames are label-coloured street-like scenes (Cityscapes palette bands with texture,
-panning); the keyword's class appears as a textured blob of its colour in some scenes only.
+backend. A video is a sequence of 2–5 s shots (scenes). Two styles:
+
+- ``street`` (default): each shot is a random synthcity street world
+  (:mod:`tagseg.datasets.synthcity.shots`): a hand-held tracking shot of an instance or a
+  drive. Shots with the keyword's class are about it (one more instance, higher density);
+  shots without it are about another class or a plain drive, in a world without the keyword's
+  class (possible for the classes of ``street.DENSITY_KEYS``; for others, such as road, the
+  truth records whatever the shot shows). Street worlds use the train cities' styles.
+  The keyword's coverage of each frame comes from the renderer's exact labels.
+- ``bands``: label-coloured scenes (Cityscapes palette bands with texture, panning), the
+  keyword's class a textured blob of its colour in some scenes only. Fast; the ``palette``
+  scorer is exact on them (tests of the retrieval mechanics).
 
 Video kinds (cycled per keyword, truth in ``truth.json``):
 
@@ -14,14 +24,16 @@ Video kinds (cycled per keyword, truth in ``truth.json``):
 - with ``faults=True`` also, per keyword: ``truncated`` (mp4 cut in half), ``bad_thumb`` (the
   thumbnail is text, not an image) and ``missing`` (the video URL 404s / does not exist).
 
-A frame is *relevant* when the class covers >= ``relevant_fraction`` of it.
+A frame is *relevant* when the class covers >= ``relevant_fraction`` of it; a thumbnail too
+(``thumb_relevant``, from its coverage ``thumb_coverage``).
 
 Layout under ``root``::
 
     catalogue.json        {"keywords": {kw: [{id, title, duration, thumbnail, url}]}}
                           (kw = the class name with '_' -> ' ')
-    truth.json            {"fps", "relevant_fraction", "videos": {id: {keyword, class, kind,
-                           relevant, thumb_relevant, fault, coverage: [per frame]}}}
+    truth.json            {"fps", "relevant_fraction", "style", "videos": {id: {keyword, class,
+                           kind, relevant, thumb_relevant, thumb_coverage, fault,
+                           coverage: [per frame]}}}
     videos/{id}.mp4, thumbs/{id}.jpg
 """
 
@@ -37,6 +49,9 @@ import cv2
 import numpy as np
 
 from .. import classes as cls_table
+from ..datasets.synthcity.dataset import CITIES
+from ..datasets.synthcity.shots import SUBJECTS, render_shot
+from ..datasets.synthcity.textures import make_atlas
 from ..h5io import atomic_path, write_json
 from .search import default_keyword
 
@@ -45,6 +60,7 @@ log = logging.getLogger("tagseg.retrieval")
 KINDS = ("relevant", "clickbait", "distractor", "relevant_bad_thumb", "relevant", "relevant",
          "distractor", "relevant")
 FAULTS = ("truncated", "bad_thumb", "missing")
+STYLES = ("street", "bands")
 
 
 def _texture(rng: np.random.Generator, h: int, w: int, amp: float) -> np.ndarray:
@@ -126,53 +142,96 @@ def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
         tmp.write_bytes(buf.tobytes())
 
 
-def render_video(rng, keyword: str, kind: str, seconds: float, fps: int, h: int, w: int):
-    """-> (frames list, coverage (T,), thumbnail frame). Scenes of 2–5 s."""
-    T = int(round(seconds * fps))
-    frames, cover = [], []
+def _scene_plan(rng, keyword: str, kind: str, T: int, fps: int) -> list[tuple[int, bool]]:
+    """Shots of a video of ``T`` frames: (frames, shows the keyword's class), 2–5 s each.
+    Relevant kinds show it in every second shot (and in the last if no other did)."""
     want_object = kind.startswith("relevant")
-    t, k = 0, 0
-    obj_scene_done = False
+    plan, t, k, done = [], 0, 0, False
     while t < T:
         n = min(T - t, int(rng.uniform(2.0, 5.0) * fps))
-        with_obj = want_object and (k % 2 == 1 or (not obj_scene_done and T - t - n <= 0))
-        obj_scene_done |= with_obj
+        with_obj = want_object and (k % 2 == 1 or (not done and T - t - n <= 0))
+        done |= with_obj
+        plan.append((n, with_obj))
+        t += n
+        k += 1
+    return plan
+
+
+def _thumbnail(frames: list[np.ndarray], cover: np.ndarray, kind: str):
+    """Thumbnail of a non-clickbait video -> (frame, its coverage): the frame where the class
+    is largest (relevant), one where it is smallest (relevant_bad_thumb: misleading), or a
+    frame a third of the way in (distractor)."""
+    if kind == "relevant":
+        i = int(np.argmax(cover))
+    elif kind == "relevant_bad_thumb":
+        none = np.flatnonzero(cover == cover.min())
+        i = int(none[len(none) // 2])
+    else:
+        i = len(frames) // 3
+    return frames[i], float(cover[i])
+
+
+def render_video(rng, keyword: str, kind: str, seconds: float, fps: int, h: int, w: int):
+    """Bands style -> (frames list, coverage (T,), thumbnail frame, thumbnail coverage)."""
+    frames, cover = [], []
+    for n, with_obj in _scene_plan(rng, keyword, kind, int(round(seconds * fps)), fps):
         sc = _Scene(rng, keyword, h, w, with_obj, n)
         for i in range(n):
             f, c = sc.frame(i)
             frames.append(f)
             cover.append(c)
-        t += n
-        k += 1
     cover = np.array(cover, np.float32)
-    if kind == "relevant":
-        thumb = frames[int(np.argmax(cover))]
-    elif kind == "relevant_bad_thumb":
-        thumb = frames[int(np.flatnonzero(cover == 0)[len(np.flatnonzero(cover == 0)) // 2])]
-    elif kind == "distractor":
-        thumb = frames[len(frames) // 3]
-    else:  # clickbait: a thumbnail showing the class, from a scene not in the video
-        sc = _Scene(rng, keyword, h, w, True, 11)
-        thumb = sc.frame(5)[0]
-    return frames, cover, thumb
+    if kind == "clickbait":  # a thumbnail showing the class, from a scene not in the video
+        thumb, tc = _Scene(rng, keyword, h, w, True, 11).frame(5)
+        return frames, cover, thumb, tc
+    return (frames, cover, *_thumbnail(frames, cover, kind))
+
+
+def render_street_video(rng, seed_key: list[int], keyword: str, kind: str, seconds: float,
+                        fps: int, h: int, w: int, atlas: np.ndarray, city: str):
+    """Street style -> (frames list, coverage (T,), thumbnail frame, thumbnail coverage).
+
+    Shot ``k`` is drawn from ``[*seed_key, k]``; ``rng`` draws the plan and the other shots'
+    subjects (another class, or none: a plain drive, one time in four)."""
+    lid = cls_table.label(keyword).label_id
+    others = [c for c in SUBJECTS if c != keyword]
+    frames, cover = [], []
+    for k, (n, with_obj) in enumerate(_scene_plan(rng, keyword, kind, int(round(seconds * fps)), fps)):
+        if with_obj:
+            subject, absent = keyword, None
+        else:
+            subject = None if rng.random() < 0.25 else str(rng.choice(others))
+            absent = keyword
+        shot = render_shot([*seed_key, k], n, w, h, atlas, city, subject, absent)
+        frames.extend(shot.frames)
+        cover.extend((shot.labels == lid).mean((1, 2)))
+    cover = np.array(cover, np.float32)
+    if kind == "clickbait":  # a tracking shot of the class, from a world not in the video
+        shot = render_shot([*seed_key, 999], 1, w, h, atlas, city, keyword, tracking=True)
+        return frames, cover, shot.frames[0], float((shot.labels[0] == lid).mean())
+    return (frames, cover, *_thumbnail(frames, cover, kind))
 
 
 def render(
     root: str | os.PathLike, keywords: list[str], videos_per_keyword: int = 8, seconds: float = 12.0,
-    fps: int = 12, width: int = 128, height: int = 72, gop_s: float = 2.0, seed: int = 0,
-    relevant_fraction: float = 0.05, faults: bool = True,
+    fps: int = 12, width: int = 256, height: int = 144, gop_s: float = 2.0, seed: int = 0,
+    relevant_fraction: float = 0.05, faults: bool = True, style: str = "street",
 ) -> dict[str, Any]:
     """Render web videos for every keyword (a Cityscapes class name) under ``root``.
 
+    ``width`` x ``height`` pixels; ``style``: ``street`` or ``bands`` (module docstring).
     Writes videos, thumbnails, ``catalogue.json`` and, last, ``truth.json`` (the marker).
     Returns the truth record.
     """
+    if style not in STYLES:
+        raise ValueError(f"config key retrieval.web.style: unknown style {style!r} ({' | '.join(STYLES)})")
     root = Path(root)
     rng = np.random.default_rng(seed)
+    atlas = make_atlas(seed) if style == "street" else None
     catalogue: dict[str, list] = {}
     truth: dict[str, Any] = {"fps": fps, "relevant_fraction": relevant_fraction, "gop_s": gop_s,
-                             "size": [height, width], "videos": {}}
-    for kw in keywords:
+                             "size": [height, width], "style": style, "videos": {}}
+    for ki, kw in enumerate(keywords):
         cls_table.train_id(kw)  # unknown or void class names fail here, naming the class
         entries = catalogue.setdefault(default_keyword(kw), [])
         kinds = [KINDS[i % len(KINDS)] for i in range(videos_per_keyword)]
@@ -180,7 +239,13 @@ def render(
             vid = f"{kw.replace('_', '-')}-{i:03d}"
             fault = kind if kind in FAULTS else None
             base_kind = "relevant" if fault else kind
-            frames, cover, thumb = render_video(rng, kw, base_kind, seconds, fps, height, width)
+            if style == "street":
+                city = CITIES["train"][i % len(CITIES["train"])]
+                frames, cover, thumb, thumb_cover = render_street_video(
+                    rng, [seed, 77, ki, i], kw, base_kind, seconds, fps, height, width, atlas, city)
+            else:
+                frames, cover, thumb, thumb_cover = render_video(rng, kw, base_kind, seconds, fps,
+                                                                 height, width)
             vpath, tpath = root / "videos" / f"{vid}.mp4", root / "thumbs" / f"{vid}.jpg"
             if fault != "missing":
                 encode_mp4(vpath, frames, fps, gop=max(1, int(round(gop_s * fps))))
@@ -196,7 +261,8 @@ def render(
             truth["videos"][vid] = {
                 "keyword": kw, "class": kw, "kind": base_kind, "fault": fault,
                 "relevant": bool(relevant_frames.any()),
-                "thumb_relevant": base_kind in ("relevant", "clickbait"),
+                "thumb_relevant": thumb_cover >= relevant_fraction,
+                "thumb_coverage": round(thumb_cover, 4),
                 "frames": len(frames), "coverage": np.round(cover, 4).tolist(),
             }
             entries.append({"id": vid, "title": f"{kw} video {i} ({base_kind})",

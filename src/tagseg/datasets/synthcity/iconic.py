@@ -84,9 +84,10 @@ def render_iconic_group(name: str, seed_key: Sequence[int], count: int, size: in
         enough = _MIN_FRACTION.get(name, MIN_FRACTION) * (STREET_FRACTION if street else 1.0)
         best: IconicImage | None = None
         for k in range(tries):
-            cam = _pose(name, world, path, irng, size, street)
-            if cam is None:
+            pose = frame_pose(name, world, path, irng, size, street)
+            if pose is None:
                 continue
+            cam = pose.camera
             img, lab, _ = render_frame(world, cam, 0.0, atlas, None, None,
                                        np.random.default_rng([*seed_key, j, k]))
             frac = float(np.mean(lab == lid))
@@ -103,6 +104,18 @@ def render_iconic_group(name: str, seed_key: Sequence[int], count: int, size: in
     return out
 
 
+@dataclass
+class Pose:
+    """A camera framing an instance: ``obj`` is the framed object's id (0: static scenery,
+    which does not move), ``target`` the aimed-at point at frame 0 (metres), ``fov`` the
+    vertical field of view (degrees)."""
+
+    camera: Camera
+    obj: int
+    target: np.ndarray
+    fov: float
+
+
 def _camera(C, fwd, rng, size, fov_deg) -> Camera:
     f = size / (2 * np.tan(np.radians(fov_deg) / 2))
     R = look_dir(fwd, roll=rng.normal(0, 0.05))
@@ -117,7 +130,10 @@ def _inside_any(world, C) -> bool:
     return bool(np.any(inside & static)) or bool(np.any(inside & ~static))
 
 
-def _pose(name, world, path, rng, size, street: bool = False) -> Camera | None:
+def frame_pose(name: str, world, path, rng: np.random.Generator, size: int,
+               street: bool = False) -> Pose | None:
+    """A (size x size) camera framing an instance of class ``name`` in ``world`` at frame 0:
+    close up, or (``street``) further away at eye level; None when no instance is found."""
     fov = rng.uniform(45, 70)
     z0 = float(path.C[0, 2])
     if name in _GROUND_VIEWS:
@@ -178,11 +194,11 @@ def _pose(name, world, path, rng, size, street: bool = False) -> Camera | None:
         if _inside_any(world, C):
             continue
         fwd = c - C + rng.normal(0, 0.08 * dist, 3)
-        return _camera(C, fwd, rng, size, fov)
+        return Pose(_camera(C, fwd, rng, size, fov), int(obj), C + fwd, fov)
     return None
 
 
-def _ground_pose(name, world, path, rng, size, fov, street: bool = False) -> Camera | None:
+def _ground_pose(name, world, path, rng, size, fov, street: bool = False) -> Pose | None:
     z = float(path.C[0, 2]) + rng.uniform(0, 60)
     gr = world.ground
     pr = world.prims
@@ -221,4 +237,4 @@ def _ground_pose(name, world, path, rng, size, fov, street: bool = False) -> Cam
     if _inside_any(world, C):
         return None
     fwd = np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)])
-    return _camera(C, fwd, rng, size, fov)
+    return Pose(_camera(C, fwd, rng, size, fov), 0, C + 10.0 * fwd, fov)

@@ -60,6 +60,14 @@ def sample(atlas: np.ndarray, tex_id: np.ndarray, u: np.ndarray, v: np.ndarray) 
         return np.empty(0, np.float32)
     mx = (np.mod(u, T) + 1).astype(np.float32)
     my = (np.mod(v, T) + 1 + tex_id * (T + 2)).astype(np.float32)
-    out = cv2.remap(atlas, mx.reshape(1, n), my.reshape(1, n), cv2.INTER_LINEAR,
+    # cv2.remap maps are limited to 32767 columns: lay the samples out in rows of _ROW
+    cols = min(n, _ROW)
+    rows = -(-n // cols)
+    pad = rows * cols - n
+    mx, my = np.pad(mx, (0, pad), mode="edge"), np.pad(my, (0, pad), mode="edge")
+    out = cv2.remap(atlas, mx.reshape(rows, cols), my.reshape(rows, cols), cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_REPLICATE)
-    return out.ravel()
+    return out.ravel()[:n]
+
+
+_ROW = 4096
