@@ -3,6 +3,7 @@
 import re as _re
 from pathlib import Path
 
+from tagseg.config import retrieval_config
 from tagseg.datasets import extra as extra_data
 from tagseg.datasets import webvideos as webvideos_data
 from tagseg.frames import needed_offsets
@@ -73,16 +74,24 @@ wildcard_constraints:
     cls="[a-z_]+",
 
 
-def retrieval_cfg():
-    try:
-        return config["retrieval"]
-    except KeyError:
-        raise ValueError("no 'retrieval' section in the config: add one (see config/config.yaml)")
+def dataset_params(dataset):
+    """Config section of ``dataset`` less its ``retrieval`` keys, which only the retrieval rules
+    read (changing a retrieval threshold must not rebuild the manifest and all after it)."""
+    return {k: v for k, v in dataset_cfg(dataset).items() if k != "retrieval"}
+
+
+def retrieval_cfg(wildcards=None):
+    """Config section `retrieval`, with the dataset's own `datasets.{dataset}.retrieval` keys
+    laid over it when the job has a {dataset} wildcard."""
+    dataset = getattr(wildcards, "dataset", None) if wildcards is not None else None
+    if dataset is not None:
+        dataset_cfg(dataset)  # an unknown dataset fails here, naming the key
+    return retrieval_config(config, dataset)
 
 
 def retrieval_catalogue(wildcards):
     """The rendered web catalogue when the index backend reads a synthcity root's web/ folder."""
-    cfg, ds = retrieval_cfg(), dataset_cfg(wildcards.dataset)
+    cfg, ds = retrieval_cfg(wildcards), dataset_cfg(wildcards.dataset)
     if cfg["backend"] == "index" and not cfg.get("index") and ds["kind"] == "synthcity":
         return [f"{ds['root']}/web/truth.json"]
     return []
@@ -90,7 +99,7 @@ def retrieval_catalogue(wildcards):
 
 def retrieval_checkpoint(wildcards):
     """The classifiers checkpoint when `retrieval.scorer` is 'classifiers'."""
-    if retrieval_cfg()["scorer"] == "classifiers":
+    if retrieval_cfg(wildcards)["scorer"] == "classifiers":
         return {"checkpoint": f"results/{wildcards.dataset}/classifiers/model.pt"}
     return {}
 

@@ -26,7 +26,7 @@ rule manifest:
     output:
         "results/{dataset}/manifest.json",
     params:
-        dataset=lambda w: dataset_cfg(w.dataset),
+        dataset=lambda w: dataset_params(w.dataset),
     log:
         "results/{dataset}/logs/manifest.log",
     benchmark:

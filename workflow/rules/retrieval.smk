@@ -15,7 +15,7 @@ rule retrieval_webvideos:
         catalogue="{root}/web/catalogue.json",
         truth="{root}/web/truth.json",
     params:
-        cfg=lambda w: retrieval_cfg(),
+        cfg=lambda w: {k: retrieval_cfg().get(k) for k in ("classes", "web")},
     log:
         "logs/retrieval_webvideos/{root}.log",
     benchmark:
@@ -37,7 +37,7 @@ rule retrieval_search:
     output:
         "results/{dataset}/retrieval/search/{cls}.json",
     params:
-        cfg=lambda w: retrieval_cfg(),
+        cfg=lambda w: retrieval_cfg(w),
         dataset=lambda w: dataset_cfg(w.dataset),
     log:
         "results/{dataset}/logs/retrieval/search-{cls}.log",
@@ -61,7 +61,7 @@ rule retrieval_thumbnails:
     output:
         "results/{dataset}/retrieval/thumbnails/{cls}.json",
     params:
-        cfg=lambda w: retrieval_cfg(),
+        cfg=lambda w: retrieval_cfg(w),
         device=config["device"],
         heatmaps=lambda w: config.get("heatmaps"),
     log:
@@ -84,7 +84,7 @@ rule retrieval_download:
     output:
         "results/{dataset}/retrieval/download/{cls}.json",
     params:
-        cfg=lambda w: retrieval_cfg(),
+        cfg=lambda w: retrieval_cfg(w),
         video_dir=lambda w: f"results/{w.dataset}/retrieval/videos/{w.cls}",
     log:
         "results/{dataset}/logs/retrieval/download-{cls}.log",
@@ -108,7 +108,7 @@ rule retrieval_keyframes:
     output:
         "results/{dataset}/retrieval/keyframes/{cls}.json",
     params:
-        cfg=lambda w: retrieval_cfg(),
+        cfg=lambda w: retrieval_cfg(w),
         device=config["device"],
         heatmaps=lambda w: config.get("heatmaps"),
     log:
@@ -134,7 +134,7 @@ rule retrieval_clips:
         h5="results/{dataset}/retrieval/clips/{cls}.h5",
         json="results/{dataset}/retrieval/clips/{cls}.json",
     params:
-        cfg=lambda w: retrieval_cfg(),
+        cfg=lambda w: retrieval_cfg(w),
         device=config["device"],
         heatmaps=lambda w: config.get("heatmaps"),
     log:
@@ -162,7 +162,7 @@ rule retrieval_quality:
     output:
         "results/{dataset}/retrieval/quality.json",
     params:
-        cfg=lambda w: retrieval_cfg(),
+        cfg=lambda w: retrieval_cfg(w),
         results=lambda w: f"results/{w.dataset}/retrieval",
     log:
         "results/{dataset}/logs/retrieval/quality.log",
