@@ -48,7 +48,7 @@ def synthetic(tmp: Path, seconds: float, width: int, height: int) -> str:
     from tagseg.retrieval.webvideos import encode_mp4, render_video
     import numpy as np
 
-    frames, _, _ = render_video(np.random.default_rng(0), "car", "relevant", seconds, 25, height, width)
+    frames = render_video(np.random.default_rng(0), "car", "relevant", seconds, 25, height, width)[0]
     out = tmp / f"synthetic_{width}x{height}_{seconds:g}s.mp4"
     encode_mp4(out, frames, fps=25, gop=50)
     return str(out)
