@@ -83,3 +83,28 @@ def test_webvideos_dataset_through_per_shard_stages(tmp_path):
     assert not [s for s in o.snippets if s.extra.get("dataset")]
     log = (tmp_path / "results/synthcity/logs/train/oracle-manifest.log").read_text()
     assert "skipping extra dataset synthcity_web" in log and "ground truth" in log
+
+
+def test_classifier_scorer_chain_on_street_videos(tmp_path):
+    """The default scorer (the classifiers checkpoint) on street-style web videos, under
+    Snakemake, with the dataset's own thresholds (`datasets.synthcity.retrieval`) reaching the
+    jobs: threshold 0 keeps every thumbnail that is an image, and quality.json ranks the scores."""
+    if sr.renderer_missing():
+        pytest.skip(sr.renderer_missing())
+    sr.write_config(tmp_path, {
+        "datasets": {"synthcity": {"retrieval": {"thumbnail_threshold": 0.0, "keyframe_threshold": 0.0,
+                                                 "relevance_threshold": 0.0}}},
+        "retrieval": {"classes": ["bus"], "search_results": 10, "clip_fps": 4,
+                      "web": {"videos_per_class": 3, "seconds": 5, "fps": 4, "width": 64,
+                              "height": 36, "faults": True, "seed": 1}}})
+    sr.snakemake(tmp_path, "--cores", "2", "results/synthcity/retrieval/quality.json", timeout=300)
+    res = tmp_path / "results/synthcity/retrieval"
+    th = json.loads((res / "thumbnails/bus.json").read_text())
+    assert th["threshold"] == 0.0 and {e["reason"] for e in th["errors"]} == {"not_an_image"}
+    assert len(th["kept"]) == 5 and not th["rejected"]  # 3 videos + truncated + missing
+    q = json.loads((res / "quality.json").read_text())
+    assert q["truth"] == {"relevant_fraction": 0.05, "fps": 4}
+    assert q["ranking"]["thumbnail"]["positives"] + q["ranking"]["thumbnail"]["negatives"] == 5
+    assert q["thumbnails"]["recall"] == 1.0  # nothing rejected at threshold 0
+    assert q["errors"]["download"] == {"corrupt": 1, "not_found": 1}
+    assert q["clips"] >= 1 and (res / "clips/bus.h5").is_file()
