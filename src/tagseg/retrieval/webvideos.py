@@ -142,7 +142,7 @@ def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
         tmp.write_bytes(buf.tobytes())
 
 
-def _scene_plan(rng, keyword: str, kind: str, T: int, fps: int) -> list[tuple[int, bool]]:
+def _scene_plan(rng, kind: str, T: int, fps: int) -> list[tuple[int, bool]]:
     """Shots of a video of ``T`` frames: (frames, shows the keyword's class), 2–5 s each.
     Relevant kinds show it in every second shot (and in the last if no other did)."""
     want_object = kind.startswith("relevant")
@@ -174,7 +174,7 @@ def _thumbnail(frames: list[np.ndarray], cover: np.ndarray, kind: str):
 def render_video(rng, keyword: str, kind: str, seconds: float, fps: int, h: int, w: int):
     """Bands style -> (frames list, coverage (T,), thumbnail frame, thumbnail coverage)."""
     frames, cover = [], []
-    for n, with_obj in _scene_plan(rng, keyword, kind, int(round(seconds * fps)), fps):
+    for n, with_obj in _scene_plan(rng, kind, int(round(seconds * fps)), fps):
         sc = _Scene(rng, keyword, h, w, with_obj, n)
         for i in range(n):
             f, c = sc.frame(i)
@@ -196,7 +196,7 @@ def render_street_video(rng, seed_key: list[int], keyword: str, kind: str, secon
     lid = cls_table.label(keyword).label_id
     others = [c for c in SUBJECTS if c != keyword]
     frames, cover = [], []
-    for k, (n, with_obj) in enumerate(_scene_plan(rng, keyword, kind, int(round(seconds * fps)), fps)):
+    for k, (n, with_obj) in enumerate(_scene_plan(rng, kind, int(round(seconds * fps)), fps)):
         if with_obj:
             subject, absent = keyword, None
         else:
