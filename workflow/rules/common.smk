@@ -83,7 +83,7 @@ def dataset_params(dataset):
 def retrieval_cfg(wildcards=None):
     """Config section `retrieval`, with the dataset's own `datasets.{dataset}.retrieval` keys
     laid over it when the job has a {dataset} wildcard."""
-    dataset = getattr(wildcards, "dataset", None) if wildcards is not None else None
+    dataset = getattr(wildcards, "dataset", None)
     if dataset is not None:
         dataset_cfg(dataset)  # an unknown dataset fails here, naming the key
     return retrieval_config(config, dataset)

@@ -63,10 +63,14 @@ def class_counts(truth: dict[str, Any], recs: dict[str, dict[str, Any]]) -> dict
     return out
 
 
+RANKINGS = ("thumbnail", "video", "keyframe")
+"""What ``ranking`` scores: thumbnails (against what they show / their video), key frames."""
+
+
 def class_scores(truth: dict[str, Any], recs: dict[str, dict[str, Any]]) -> dict[str, tuple[list, list]]:
     """(labels, scores) of the scorer for one class: ``thumbnail`` (label: the thumbnail shows
     the class), ``video`` (thumbnail score; label: the video holds it), ``keyframe``."""
-    out: dict[str, tuple[list, list]] = {k: ([], []) for k in ("thumbnail", "video", "keyframe")}
+    out: dict[str, tuple[list, list]] = {k: ([], []) for k in RANKINGS}
     th = recs["thumbnails"]
     for c in th["kept"] + th["rejected"]:
         v = truth["videos"].get(c["id"])
@@ -94,7 +98,7 @@ def quality(truth: dict[str, Any], per_class: dict[str, dict[str, dict[str, Any]
     total = {k: Counter() for k in ("thumbnails", "keyframes", "runs")}
     res: dict[str, Any] = {"per_class": {}}
     errors: dict[str, Counter] = {}
-    pooled: dict[str, tuple[list, list]] = {k: ([], []) for k in ("thumbnail", "video", "keyframe")}
+    pooled: dict[str, tuple[list, list]] = {k: ([], []) for k in RANKINGS}
     for cname, recs in per_class.items():
         cc = class_counts(truth, recs)
         res["per_class"][cname] = {k: _pr(c["tp"], c["fp"], c["fn"]) for k, c in cc.items()}

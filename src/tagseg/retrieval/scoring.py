@@ -102,9 +102,8 @@ def square_crops(frame: np.ndarray, n: int) -> list[np.ndarray]:
     if n <= 0:
         return [frame]
     h, w = frame.shape[:2]
-    side = min(h, w)
-    starts = np.linspace(0, max(h, w) - side, n + 2)[1:-1] if n == 1 else np.linspace(0, max(h, w) - side, n)
-    starts = np.round(starts).astype(int)
+    side, room = min(h, w), max(h, w) - min(h, w)
+    starts = np.round(np.linspace(0, room, n) if n > 1 else [room / 2]).astype(int)
     return [frame[:, s:s + side] if w >= h else frame[s:s + side] for s in starts]
 
 

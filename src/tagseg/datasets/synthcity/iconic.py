@@ -107,13 +107,11 @@ def render_iconic_group(name: str, seed_key: Sequence[int], count: int, size: in
 @dataclass
 class Pose:
     """A camera framing an instance: ``obj`` is the framed object's id (0: static scenery,
-    which does not move), ``target`` the aimed-at point at frame 0 (metres), ``fov`` the
-    vertical field of view (degrees)."""
+    which does not move), ``target`` the aimed-at point at frame 0 (metres)."""
 
     camera: Camera
     obj: int
     target: np.ndarray
-    fov: float
 
 
 def _camera(C, fwd, rng, size, fov_deg) -> Camera:
@@ -194,7 +192,7 @@ def frame_pose(name: str, world, path, rng: np.random.Generator, size: int,
         if _inside_any(world, C):
             continue
         fwd = c - C + rng.normal(0, 0.08 * dist, 3)
-        return Pose(_camera(C, fwd, rng, size, fov), int(obj), C + fwd, fov)
+        return Pose(_camera(C, fwd, rng, size, fov), int(obj), C + fwd)
     return None
 
 
@@ -237,4 +235,4 @@ def _ground_pose(name, world, path, rng, size, fov, street: bool = False) -> Pos
     if _inside_any(world, C):
         return None
     fwd = np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)])
-    return Pose(_camera(C, fwd, rng, size, fov), 0, C + 10.0 * fwd, fov)
+    return Pose(_camera(C, fwd, rng, size, fov), 0, C + 10.0 * fwd)
