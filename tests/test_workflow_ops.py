@@ -198,12 +198,12 @@ def test_changed_config_section_reruns_that_stage(baseline, deps, tmp_path, stag
 
 # ----------------------------------------------------------------------------- interruption
 def run_and_interrupt(wd: Path, sig: int, ready: Callable[[], str | None],
-                      timeout: float = 180) -> str:
-    """Start Snakemake (one core: jobs one after another) and send ``sig`` to its process
-    group once ``ready()`` says the run is in the middle of the stage (returns a description
-    of that moment). Returns that description."""
+                      environ: dict | None = None, timeout: float = 300) -> str:
+    """Start Snakemake (one core: jobs one after another; ``environ`` added to its environment)
+    and send ``sig`` to its process group once ``ready()`` says the run is in the middle of
+    the stage (returns a description of that moment). Returns that description."""
     cmd = sr.command(wd, "--cores", "1", *TARGETS)
-    proc = subprocess.Popen(cmd, env=sr.env(), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, env={**sr.env(), **(environ or {})}, stdout=subprocess.DEVNULL,
                             stderr=open(wd / "interrupted.log", "w"), start_new_session=True)
     end = time.monotonic() + timeout
     try:
@@ -224,37 +224,23 @@ def run_and_interrupt(wd: Path, sig: int, ready: Callable[[], str | None],
             proc.wait()
 
 
-def between_shards(wd: Path, outputs: list[str]) -> Callable[[], str | None]:
-    """Ready when one shard of ``outputs`` is finished and another is being made (preferably
-    while its job writes its temporary file)."""
-    state: dict = {}
+def held_writer(wd: Path, glob_: str, after: int) -> tuple[dict, Callable[[], str | None]]:
+    """Environment that makes the run's first writer of a file matching ``glob_`` (relative to
+    ``wd``) stop just before renaming its finished temporary file, once ``after`` such files
+    exist (`tagseg.h5io.HOLD_ENV`), and a readiness check: ready when a job is held there.
+    The kill then always lands while that job writes, never after it finished (a SIGTERM that
+    reaches a Python job in its last milliseconds, after its rename, is swallowed: the job
+    exits 0 and Snakemake records it as finished)."""
+    from tagseg.h5io import HOLD_ENV, HOLD_MESSAGE
+    log = wd / "interrupted.log"
 
     def ready():
-        marked = sr.incomplete_outputs(wd)
-        done = [o for o in outputs if o not in marked and (wd / o).exists()]
-        busy = sorted(o for o in marked & set(outputs) if not (wd / o).exists())
-        if not (done and busy):
+        text = log.read_text() if log.exists() else ""
+        if HOLD_MESSAGE not in text:
             return None
-        if "since" not in state:
-            state["since"] = time.monotonic()
-        writing = any(p.name.endswith(".tmp") for o in busy
-                      for p in (wd / o).parent.glob(f".{Path(o).name}.*"))
-        if writing or time.monotonic() - state["since"] > 5:
-            return (f"finished {done}, in progress {busy}"
-                    f"{' (writing its temporary file)' if writing else ''}")
-        return None
-    return ready
-
-
-def during_training(wd: Path, model: str) -> Callable[[], str | None]:
-    """Ready when training has written a resumable checkpoint and not yet its model."""
-    ckpt = (wd / model).with_name("checkpoint.pt")
-
-    def ready():
-        if ckpt.exists() and not (wd / model).exists():
-            return f"training in progress, {ckpt.name} written"
-        return None
-    return ready
+        held = text.split(HOLD_MESSAGE, 1)[1].split()[0]
+        return f"held {held} before its rename"
+    return {HOLD_ENV: f"{glob_}:{after}"}, ready
 
 
 def checkpoint_iteration(path: Path) -> int:
@@ -276,13 +262,17 @@ def test_interrupted_stage_resumes_without_recomputing(baseline, tmp_path, stage
     for t in outputs:
         (wd / t).unlink()
     if stage == "train":
+        # Held while writing its second checkpoint: the first one is in place to resume from.
         model = next(t for t in outputs if t.endswith("model.pt"))
-        ready = during_training(wd, model)
+        ckpt = (wd / model).with_name("checkpoint.pt")
+        environ, ready = held_writer(wd, str(ckpt.relative_to(wd)), after=1)
     else:
+        # Held while writing a shard once another shard of the stage is finished.
         shards = [t for t in outputs if t.endswith(".h5")]
         assert len(shards) >= 2, f"stage {stage} has fewer than two jobs to interrupt between"
-        ready = between_shards(wd, shards)
-    run_and_interrupt(wd, sig, ready)
+        pattern = str(Path(shards[0]).parent.parent / "*" / "shard-*.h5")
+        environ, ready = held_writer(wd, pattern, after=1)
+    moment = run_and_interrupt(wd, sig, ready, environ)
 
     broken = {}
     for p in list((wd / "results").rglob("*")) + list((wd / "data").rglob("*")):
@@ -293,10 +283,12 @@ def test_interrupted_stage_resumes_without_recomputing(baseline, tmp_path, stage
         assert not (wd / o).exists() or sr.check_artifact(wd / o) is None, o
     finished = {o: (wd / o).stat().st_mtime_ns for o in outputs if (wd / o).exists()}
     if stage == "train":
-        ckpt = (wd / model).with_name("checkpoint.pt")
         assert not finished, f"training finished before the kill: {finished}"
         resume_at = checkpoint_iteration(ckpt)
         assert resume_at > 0
+    else:
+        held = moment.split()[1]
+        assert finished and held not in finished, (moment, finished)
 
     if sig == signal.SIGKILL:
         # A killed Snakemake cannot release its lock: the documented recovery step.
@@ -316,6 +308,6 @@ def test_interrupted_stage_resumes_without_recomputing(baseline, tmp_path, stage
         # metrics.json was recomputed from the resumed stage's outputs, and scores the same.
         assert (wd / METRICS).stat().st_mtime_ns != (baseline / METRICS).stat().st_mtime_ns
         assert metric_values(wd) == metric_values(baseline)
-    stray = [str(p.relative_to(wd)) for p in (wd / "results").rglob(".*.tmp")]
-    if stray:  # not corrupt (nothing reads them), but left behind by the killed writer
-        print(f"temporary files left by the killed job: {stray}")
+    # A killed writer's temporary file is removed when its output is written again.
+    stray = [str(p.relative_to(wd)) for p in (wd / "results").rglob(".*.tmp*")]
+    assert not stray, f"temporary files left behind: {stray}"

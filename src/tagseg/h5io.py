@@ -17,10 +17,14 @@ carry a ``units`` attribute (e.g. "pixels").
 from __future__ import annotations
 
 import contextlib
+import fnmatch
+import glob
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,25 +49,49 @@ def config_hash(section: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+# Fault injection for the interruption tests (tests/test_workflow_ops.py): "GLOB[:N]" makes a
+# writer whose target matches GLOB (relative to the working directory) stop just before its
+# rename, once at least N files matching GLOB exist (default 0), and wait there to be killed.
+HOLD_ENV = "TAGSEG_TEST_HOLD_BEFORE_RENAME"
+HOLD_MESSAGE = "tagseg: holding before renaming"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    On any exception the temporary file is removed and ``path`` is left untouched. Temporary
+    files of ``path`` left by an earlier writer that was killed (SIGKILL runs no cleanup) are
+    removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix or path.suffix + ".tmp", dir=path.parent
-    )
+    suffix = suffix or path.suffix + ".tmp"
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*{glob.escape(suffix)}"):
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _hold_if_asked(path)
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def _hold_if_asked(path: Path) -> None:
+    """Wait (forever, until a signal ends the process) when :data:`HOLD_ENV` selects ``path``."""
+    spec = os.environ.get(HOLD_ENV)
+    if not spec:
+        return
+    pattern, _, n = spec.partition(":")
+    if not fnmatch.fnmatch(os.path.relpath(path), pattern) or len(glob.glob(pattern)) < int(n or 0):
+        return
+    print(f"{HOLD_MESSAGE} {os.path.relpath(path)} ({HOLD_ENV})", file=sys.stderr, flush=True)
+    while True:
+        time.sleep(0.05)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
