@@ -422,7 +422,7 @@ def test_model_with_imagenet_foreground_and_cam_background(trained, tmp_path):
     cfg = copy.deepcopy(CFG)
     cfg["imagenet"] = {"weights": str(_tiny_imagenet_file(tmp_path)), "allow_download": False,
                        "width": 0.0625, "classes": {"car": [817, 511]}}
-    cfg["cam"] = dict(CAM_CFG, epochs=1, imagenet_init=False)
+    cfg["cam"] = dict(CAM_CFG, epochs=1, weights="none")
     run_classifiers(root / "manifest.json", cfg, tmp_path / "m.pt", tmp_path / "a.json",
                     torch.device("cpu"), progress=False)
     acc = json.loads((tmp_path / "a.json").read_text())

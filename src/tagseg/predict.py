@@ -87,14 +87,16 @@ def predict_split(
     cfg: Mapping[str, Any] | None = None,
     device: torch.device | str = "cpu",
     readers: Readers | None = None,
+    backbone: str | None = None,
 ) -> dict[str, Any]:
     """Write raw / CRF / overlay PNGs for every snippet of ``split``; returns timing figures.
 
-    ``cfg`` is the config ``predict`` section (``crf`` parameters, ``overlays``).
+    ``cfg`` is the config ``predict`` section (``crf`` parameters, ``overlays``); ``backbone``
+    (``train.model.backbone``), when given, must be the checkpoint's.
     """
     cfg = dict(cfg or {})
     device = torch.device(device)
-    net, meta = load_model(model_path, variant, list(manifest.classes))
+    net, meta = load_model(model_path, variant, list(manifest.classes), backbone)
     net.to(device).eval()
     ncfg = net.cfg
     L = ncfg.flow_channels // 2

@@ -13,6 +13,7 @@ rule predict:
         timing="results/{dataset}/predict/{variant}/timing.json",
     params:
         cfg=lambda w: config["predict"],
+        backbone=config["train"]["model"].get("backbone", "vgg16"),
         device=config["device"],
     log:
         "results/{dataset}/logs/predict/{variant}.log",

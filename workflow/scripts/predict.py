@@ -23,6 +23,7 @@ summary = predict_split(
     flow_shards=list(snakemake.input.flow) if hasattr(snakemake.input, "flow") else None,
     cfg=cfg,
     device=resolve(snakemake.params.device),
+    backbone=snakemake.params.backbone,
 )
 for d in (out.raw, out.crf, out.overlay):
     Path(d).mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..model.vgg import feature_channels, init_weights, make_features, scaled
+from ..model import backbones
+from ..model.vgg import init_weights, scaled
 
 STRIDE = 16
 """Input pixels per CAM cell."""
@@ -21,8 +22,10 @@ class CAMNet(nn.Module):
     """Multi-class / one-vs-all classifier whose maps are class activation maps.
 
     Input (B, 3, H, W) normalised with ImageNet mean/std; ``forward`` -> (B, C) logits;
-    :meth:`cam` -> logits and (B, C, H/16, W/16) maps. ``features.*`` carry torchvision's
-    VGG-16 (or ``vgg16_bn``) names, so ImageNet conv weights load with ``prefix="features."``.
+    :meth:`cam` -> logits and (B, C, H/16, W/16) maps. ``features`` is the backbone's trunk at
+    stride 16 (:mod:`tagseg.model.backbones`): for ``vgg16`` it carries torchvision's VGG-16 (or
+    ``vgg16_bn``) names, so ImageNet conv weights load with ``prefix="features."``; for
+    ``efficientnet_lite0`` EfficientNet-PyTorch's (``width`` then only scales the new conv).
     """
 
     def __init__(
@@ -31,18 +34,24 @@ class CAMNet(nn.Module):
         width: float = 0.25,
         channels: int | None = None,
         batch_norm: bool = False,
+        backbone: str = "vgg16",
     ) -> None:
         super().__init__()
         self.width = width
         self.batch_norm = batch_norm
+        self.backbone = backbones.check(backbone, "heatmaps.cam.backbone")
         self.channels = channels or scaled(1024, width)
-        self.features = make_features(width, pool5=False, batch_norm=batch_norm)
+        self.features = backbones.trunk(backbone, 3, STRIDE, width, batch_norm)
         self.adapt = nn.Sequential(
-            nn.Conv2d(feature_channels(width), self.channels, kernel_size=3, padding=1),
+            nn.Conv2d(backbones.channels(backbone, width), self.channels, kernel_size=3, padding=1),
             nn.ReLU(inplace=True),
         )
         self.fc = nn.Linear(self.channels, num_classes)
-        init_weights(self)
+        if backbone == "vgg16":
+            init_weights(self)
+        else:  # the EfficientNet trunk keeps its own initialisation
+            init_weights(self.adapt)
+            init_weights(self.fc)
 
     @property
     def num_classes(self) -> int:
@@ -50,8 +59,8 @@ class CAMNet(nn.Module):
 
     def arch(self) -> dict:
         """Constructor arguments, stored in checkpoints."""
-        return {"num_classes": self.num_classes, "width": self.width,
-                "channels": self.channels, "batch_norm": self.batch_norm}
+        return {"num_classes": self.num_classes, "width": self.width, "channels": self.channels,
+                "batch_norm": self.batch_norm, "backbone": self.backbone}
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """F(x): (B, d, H/16, W/16), non-negative."""

