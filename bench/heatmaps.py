@@ -1,8 +1,9 @@
-"""Heatmap throughput: frames/s of the multi-scale CAM heatmaps at 512x256.
+"""Heatmap throughput: frames/s of the multi-scale CAM heatmaps at 512x256, per backbone.
 
-For each width (slim = config default, full = 1.0 = VGG-16), precision (fp32, bf16
-autocast) and device (CPU; CUDA when present) it times ``multiscale_heatmaps`` on a batch
-of random frames with the config's scales and prints one TSV row per setting:
+For each backbone (EfficientNet-Lite0; VGG-16 at each width: slim = 0.125, full = 1.0),
+precision (fp32, bf16 autocast) and device (CPU; CUDA when present) it times
+``multiscale_heatmaps`` on a batch of random frames with the config's scales, side by side
+in one process, and prints one TSV row per setting with its speed relative to the first row:
 
     python bench/heatmaps.py                     # short default run
     python bench/heatmaps.py --frames 8 --repeats 3 --widths 0.25 0.5 1.0
@@ -29,10 +30,10 @@ from tagseg.heatmaps.multiscale import multiscale_heatmaps
 REPO = Path(__file__).resolve().parents[1]
 
 
-def bench(width: float, batch_norm: bool, device: torch.device, precision: str, frames: int,
-          repeats: int, size: tuple[int, int], scales: list[float]) -> float:
+def bench(backbone: str, width: float, batch_norm: bool, device: torch.device, precision: str,
+          frames: int, repeats: int, size: tuple[int, int], scales: list[float]) -> float:
     """Frames per second (best of ``repeats`` after one warm-up)."""
-    cam = CAMNet(len(CLASS_NAMES), width=width, batch_norm=batch_norm).eval()
+    cam = CAMNet(len(CLASS_NAMES), width=width, batch_norm=batch_norm, backbone=backbone).eval()
     model = HeatmapModel(CLASS_NAMES, {c: "cam" for c in CLASS_NAMES}, cam, CLASS_NAMES).to(device)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (frames, size[0], size[1], 3), dtype=np.uint8)
@@ -53,7 +54,8 @@ def bench(width: float, batch_norm: bool, device: torch.device, precision: str, 
 def main(argv: list[str] | None = None) -> int:
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["heatmaps"]
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--widths", type=float, nargs="+", default=[float(cfg["cam"]["width"]), 1.0])
+    p.add_argument("--backbones", nargs="+", default=["efficientnet_lite0", "vgg16"])
+    p.add_argument("--widths", type=float, nargs="+", default=[0.125, 1.0], help="VGG-16 widths")
     p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
     p.add_argument("--frames", type=int, default=1, help="frames per timed batch")
     p.add_argument("--repeats", type=int, default=1)
@@ -70,12 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{a.threads} CPU threads, frames {a.size[1]}x{a.size[0]}, scales {a.scales}, "
           f"batch {a.frames}, best of {a.repeats}")
-    print("device\twidth\tprecision\tframes_per_s")
+    print("device\tbackbone\twidth\tprecision\tframes_per_s\tvs_first")
+    first = None
     for dev in devices:
-        for w in a.widths:
-            for prec in a.precisions:
-                fps = bench(w, bn, dev, prec, a.frames, a.repeats, tuple(a.size), a.scales)
-                print(f"{dev.type}\t{w}\t{prec}\t{fps:.3f}", flush=True)
+        for backbone in a.backbones:
+            widths = a.widths if backbone == "vgg16" else [float(cfg["cam"]["width"])]
+            for w in widths:
+                for prec in a.precisions:
+                    fps = bench(backbone, w, bn, dev, prec, a.frames, a.repeats, tuple(a.size),
+                                a.scales)
+                    first = first or fps
+                    print(f"{dev.type}\t{backbone}\t{w}\t{prec}\t{fps:.3f}\t{fps / first:.2f}",
+                          flush=True)
     return 0
 
 
