@@ -213,11 +213,12 @@ def run_classifiers(
     report: dict[str, Any] = {"classes": {}}
     if cam_classes:
         init_state, init_source = None, ""
-        vgg_init = cam_cfg.get("backbone", "vgg16") == "vgg16" and cam_cfg.get("weights") != "none"
-        if vgg_init and cam_cfg.get("weights") not in (None, "imagenet"):
-            init_state, init_source = load_state(cam_cfg["weights"]), str(cam_cfg["weights"])
-        elif vgg_init and imagenet_available(cfg):
-            init_state, init_source = _imagenet_state(im_cfg)
+        weights = cam_cfg.get("weights") or "imagenet"
+        if cam_cfg.get("backbone", "vgg16") == "vgg16" and weights != "none":  # (EfficientNet: train_cam)
+            if weights != "imagenet":
+                init_state, init_source = load_state(weights), str(weights)
+            elif imagenet_available(cfg):  # else from scratch, as documented for vgg16
+                init_state, init_source = _imagenet_state(im_cfg)
         model, report = train_cam(iconic, cam_classes, cam_cfg, device, seed,
                                   init_state, init_source, progress)
     for c in manifest.classes:
