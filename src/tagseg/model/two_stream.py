@@ -163,9 +163,10 @@ class TwoStreamNet(nn.Module):
         if self.cfg.backbone != "efficientnet_lite0":
             raise ValueError(f"config key {key}: 'imagenet' needs backbone efficientnet_lite0 "
                              f"(for vgg16 give the path of torchvision's vgg16-397923af.pth)")
-        source = eff.load_imagenet(self.appearance, path, key)
+        state, source = eff.imagenet_state(path)
+        eff.load_state_into(self.appearance, state, source, key)
         if self.cfg.two_stream:
-            eff.load_imagenet(self.motion, path, key)
+            eff.load_state_into(self.motion, state, source, key)
         return source
 
     def load_trunk_state(self, state: dict[str, torch.Tensor], source: str) -> None:
