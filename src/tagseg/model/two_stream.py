@@ -164,20 +164,17 @@ class TwoStreamNet(nn.Module):
             raise ValueError(f"config key {key}: 'imagenet' needs backbone efficientnet_lite0 "
                              f"(for vgg16 give the path of torchvision's vgg16-397923af.pth)")
         state, source = eff.imagenet_state(path)
+        self.load_trunk_state(state, source, key)
+        return source
+
+    def load_trunk_state(self, state: dict[str, torch.Tensor], source: str,
+                         key: str = "train.model.init") -> None:
+        """Both EfficientNet trunks from a state dict in EfficientNet-PyTorch names (ImageNet's,
+        or the CAM classifier's trunk with ``features.`` removed); the motion stem
+        cross-modality initialised (:func:`~tagseg.model.efficientnet_lite.load_state_into`)."""
         eff.load_state_into(self.appearance, state, source, key)
         if self.cfg.two_stream:
             eff.load_state_into(self.motion, state, source, key)
-        return source
-
-    def load_trunk_state(self, state: dict[str, torch.Tensor], source: str) -> None:
-        """Both EfficientNet trunks from another trunk's state dict (e.g. the fine-tuned CAM
-        classifier's ``features.*``, prefix removed); the motion stem cross-modality initialised."""
-        check_and_load(self.appearance, state, source)
-        if self.cfg.two_stream:
-            sub = dict(state)
-            w = sub["_conv_stem.weight"]
-            sub["_conv_stem.weight"] = w.mean(1, keepdim=True).repeat(1, self.cfg.flow_channels, 1, 1)
-            check_and_load(self.motion, sub, source)
 
     def load_backbone(self, state: dict[str, torch.Tensor], source: str, prefix: str = "features.") -> None:
         """Initialise both streams' conv layers from a VGG ``features`` state dict.

@@ -280,10 +280,8 @@ def train(
     elif init and ncfg.backbone == "efficientnet_lite0":
         state = init_state(init, ncfg)
         if any(k.startswith("features.") for k in state):  # the CAM classifier's trunk
-            net.load_trunk_state({k[len("features."):]: v for k, v in state.items()
-                                  if k.startswith("features.")}, str(init))
-        else:  # an ImageNet file in EfficientNet-PyTorch names
-            net.load_imagenet(str(init))
+            state = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+        net.load_trunk_state(state, str(init))  # else an ImageNet file in EfficientNet-PyTorch names
         log.info("initialised both streams from %s", init)
     elif init:
         net.load_backbone(init_state(init, ncfg), str(init), prefix=cfg["model"].get("init_prefix", "features."))
