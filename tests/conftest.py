@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+
+# Tests exercise the checkout they live in (also a git worktree beside an editable install of
+# another checkout): its src/ goes first on sys.path, and into PYTHONPATH for the Snakemake
+# jobs and `tagseg` commands the end-to-end tests start.
+_SRC = str(Path(__file__).resolve().parents[1] / "src")
+if sys.path[:1] != [_SRC]:
+    sys.path.insert(0, _SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_SRC] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != _SRC])
 
 import cv2
 import numpy as np
