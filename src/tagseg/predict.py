@@ -29,6 +29,7 @@ from .crf import CRFParams, dense_crf
 from .datasets.manifest import Manifest, Snippet
 from .h5io import open_artifact, write_json
 from .images import read_label, read_rgb, write_png
+from .provenance import Expectations
 from .model.two_stream import TwoStreamNet
 from .train.checkpoint import load_model
 from .train.data import Readers, normalise_rgb
@@ -88,11 +89,13 @@ def predict_split(
     device: torch.device | str = "cpu",
     readers: Readers | None = None,
     backbone: str | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write raw / CRF / overlay PNGs for every snippet of ``split``; returns timing figures.
 
     ``cfg`` is the config ``predict`` section (``crf`` parameters, ``overlays``); ``backbone``
-    (``train.model.backbone``), when given, must be the checkpoint's.
+    (``train.model.backbone``), when given, must be the checkpoint's; ``provenance`` (the rule's
+    param, :func:`tagseg.provenance.rule_param`): the flow shards must match it.
     """
     cfg = dict(cfg or {})
     device = torch.device(device)
@@ -100,6 +103,8 @@ def predict_split(
     net.to(device).eval()
     ncfg = net.cfg
     L = ncfg.flow_channels // 2
+    expect = (Expectations.from_param(provenance, manifest).of("flow")
+              if provenance and ncfg.two_stream else None)
     flow_scale = float(meta.get("flow_scale", 10.0))
     readers = readers or Readers()
     params = CRFParams.from_config(cfg.get("crf"), width=int(manifest.size[1]))
@@ -116,7 +121,7 @@ def predict_split(
                 if not flow_shards:
                     raise ValueError(f"variant {variant} is two-stream: flow shards of split {split!r} needed")
                 if s.shard not in files:
-                    files[s.shard] = open_artifact(flow_shards[s.shard])
+                    files[s.shard] = open_artifact(flow_shards[s.shard], "flow", expect=expect)
                 flow = np.asarray(readers.stack(files[s.shard], s.id, 0, L), dtype=np.float32)
                 if flow.shape[0] != ncfg.flow_channels:
                     raise ValueError(

@@ -1,6 +1,8 @@
 """Optical flow: TV-L1 forward flows for the flow stacks of Saleh et al. §3.2, one job per shard
 (backend opencv or torch, config `flow`); EPE against ground truth on val (synthcity)."""
 
+from tagseg import provenance as prov
+
 
 rule flow:
     input:
@@ -8,7 +10,8 @@ rule flow:
     output:
         "results/{dataset}/flow/{split}/shard-{shard}.h5",
     params:
-        cfg=lambda w: {k: v for k, v in config["flow"].items() if k != "threads"},
+        cfg=lambda w: prov.stage_config(config, "flow"),
+        provenance=lambda w: prov.rule_param(config, w.dataset, "flow"),
         centers=lambda w: config["frames"]["train_offsets"],
         device=config["device"],
     log:
@@ -34,6 +37,7 @@ rule flow_quality:
         "results/{dataset}/flow/quality.json",
     params:
         cfg=lambda w: config["flow"],
+        provenance=lambda w: prov.rule_param(config, w.dataset, "flow"),
     log:
         "results/{dataset}/logs/flow/quality.log",
     benchmark:

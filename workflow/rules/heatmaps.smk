@@ -1,6 +1,8 @@
 """Classifier heatmaps (Saleh et al. §3.1, Hong et al. §3.1-3.2): train the CAM classifier on
 iconic images, heatmaps of every needed frame per shard, quality on the val split."""
 
+from tagseg import provenance as prov
+
 
 rule classifiers:
     input:
@@ -35,8 +37,8 @@ rule heatmaps:
         "results/{dataset}/heatmaps/{split}/shard-{shard}.h5",
     params:
         # every key that changes the maps (not threads, not the quality threshold)
-        cfg=lambda w: {k: v for k, v in config["heatmaps"].items()
-                       if k not in ("threads", "mask_threshold")},
+        cfg=lambda w: prov.stage_config(config, "heatmaps"),
+        provenance=lambda w: prov.rule_param(config, w.dataset, "heatmaps"),
         offsets=needed_offsets(config),
         device=config["device"],
     log:
@@ -62,6 +64,7 @@ rule heatmaps_quality:
         "results/{dataset}/heatmaps/quality.json",
     params:
         threshold=config["heatmaps"]["mask_threshold"],
+        provenance=lambda w: prov.rule_param(config, w.dataset, "heatmaps"),
     log:
         "results/{dataset}/logs/heatmaps/quality.log",
     benchmark:

@@ -13,6 +13,7 @@ rule predict:
         timing="results/{dataset}/predict/{variant}/timing.json",
     params:
         cfg=lambda w: config["predict"],
+        provenance=lambda w: tr.predict_provenance(config, w.dataset, w.variant),
         backbone=config["train"]["model"].get("backbone", "vgg16"),
         device=config["device"],
     log:

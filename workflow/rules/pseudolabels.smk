@@ -1,6 +1,8 @@
 """Pseudo-labels: superpixel graph + attention / appearance / motion unaries + Potts graph cut
 (Hong et al. 2017, §3.2), one job per shard; quality on the val split."""
 
+from tagseg import provenance as prov
+
 
 rule pseudolabels:
     input:
@@ -10,7 +12,8 @@ rule pseudolabels:
     output:
         "results/{dataset}/pseudolabels/{split}/shard-{shard}.h5",
     params:
-        cfg=lambda w: config["pseudolabels"],
+        cfg=lambda w: prov.stage_config(config, "pseudolabels"),
+        provenance=lambda w: prov.rule_param(config, w.dataset, "pseudolabels"),
         L=lambda w: config["flow"]["L"],
         seed=config["seed"],
     log:
@@ -36,6 +39,7 @@ rule pseudolabels_quality:
         "results/{dataset}/pseudolabels/quality.json",
     params:
         cfg=lambda w: config["pseudolabels"],
+        provenance=lambda w: prov.rule_param(config, w.dataset, "pseudolabels"),
     log:
         "results/{dataset}/logs/pseudolabels/quality.log",
     benchmark:

@@ -15,6 +15,7 @@ rule train:
         history="results/{dataset}/train/{variant}/train.json",
     params:
         cfg=lambda w: tr.run_config(config, w.variant),
+        provenance=lambda w: tr.train_provenance(config, w.dataset, w.variant),
         offsets=config["frames"]["train_offsets"],
         seed=config["seed"],
         device=config["device"],

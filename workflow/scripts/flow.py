@@ -13,4 +13,5 @@ run_shard(
     centers=list(snakemake.params.centers),
     device=snakemake.params.device,
     threads=snakemake.threads,
+    provenance=snakemake.params.provenance,
 )

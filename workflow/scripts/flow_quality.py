@@ -10,4 +10,5 @@ write_quality(
     list(snakemake.input.flow),
     dict(snakemake.params.cfg),
     split="val",
+    provenance=snakemake.params.provenance,
 )

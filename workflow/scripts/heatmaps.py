@@ -18,4 +18,5 @@ run_heatmaps(
     snakemake.output[0],
     device=resolve(snakemake.params.device),
     progress=False,
+    provenance=snakemake.params.provenance,
 )

@@ -10,4 +10,5 @@ write_quality(
     snakemake.output[0],
     split="val",
     threshold=float(snakemake.params.threshold),
+    provenance=snakemake.params.provenance,
 )

@@ -24,6 +24,7 @@ summary = predict_split(
     cfg=cfg,
     device=resolve(snakemake.params.device),
     backbone=snakemake.params.backbone,
+    provenance=snakemake.params.provenance,
 )
 for d in (out.raw, out.crf, out.overlay):
     Path(d).mkdir(parents=True, exist_ok=True)

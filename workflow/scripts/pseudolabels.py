@@ -14,4 +14,5 @@ run_shard(
     dict(snakemake.params.cfg),
     L=int(snakemake.params.L),
     seed=int(snakemake.params.seed),
+    provenance=snakemake.params.provenance,
 )

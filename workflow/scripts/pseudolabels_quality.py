@@ -10,4 +10,5 @@ write_quality(
     list(snakemake.input.pseudolabels),
     list(snakemake.input.heatmaps),
     split="val",
+    provenance=snakemake.params.provenance,
 )

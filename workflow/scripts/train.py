@@ -22,4 +22,5 @@ train(
     offsets=list(snakemake.params.offsets),
     history_path=snakemake.output.history,
     init_path=getattr(inp, "init", None),
+    provenance=snakemake.params.provenance,
 )

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import h5io
 from ..datasets.manifest import load
+from ..provenance import Expectations
 from . import storage
 from .stage import provenance_config
 
@@ -82,19 +83,26 @@ def evaluate(
     shard_paths: Sequence[str | os.PathLike],
     cfg: Mapping[str, Any] | None = None,
     split: str = "val",
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """EPE of the stored flows of ``split`` against ground truth, on pairs both hold.
+
+    ``provenance`` (the rule's param, :func:`tagseg.provenance.rule_param`): the shards must have
+    been made for this dataset and manifest with the current ``flow`` section, else
+    :class:`tagseg.h5io.ArtifactError` names the shard and the rule to rerun.
 
     Returns a JSON-able dict: ``{"dataset", "split", "backend", "tvl1", "storage",
     "epe": {"all", "moving", "static"} (pixels, None where no pixel), "pixels", "pairs",
     "snippets"}``; ``epe`` is None (with a ``note``) when the dataset has no flow ground truth.
     """
     manifest = load(manifest_path)
+    expect = Expectations.from_param(provenance, manifest).of("flow") if provenance else None
     by_id = {s.id: s for s in manifest.split(split)}
     acc = EPEAccumulator()
     n_snip, backend = 0, None
     for path in shard_paths:
-        with h5io.open_artifact(path, "flow", config=provenance_config(cfg) if cfg is not None else None) as f:
+        with h5io.open_artifact(path, "flow", config=provenance_config(cfg) if cfg is not None else None,
+                                expect=expect) as f:
             backend = f.attrs.get("backend", backend)
             for sid in f.keys():
                 s = by_id.get(sid)
@@ -127,8 +135,8 @@ def evaluate(
 
 def write_quality(out_path: str | os.PathLike, manifest_path: str | os.PathLike,
                   shard_paths: Sequence[str | os.PathLike], cfg: Mapping[str, Any] | None = None,
-                  split: str = "val") -> dict[str, Any]:
+                  split: str = "val", provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """:func:`evaluate` and write the result as JSON, atomically."""
-    res = evaluate(manifest_path, shard_paths, cfg, split)
+    res = evaluate(manifest_path, shard_paths, cfg, split, provenance)
     h5io.write_json(out_path, res)
     return res

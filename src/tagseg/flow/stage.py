@@ -19,6 +19,7 @@ import numpy as np
 from .. import h5io
 from ..datasets.manifest import Snippet, load
 from ..images import ImageError, read_rgb
+from ..provenance import Expectations, stage_config
 from . import storage
 from .params import TVL1Params
 
@@ -106,8 +107,9 @@ def snippet_flows(snippet: Snippet, pairs: Sequence[int], size: tuple[int, int],
 
 
 def provenance_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of the ``flow`` section that determines the flows (not ``threads``): hashed into shards."""
-    return {k: v for k, v in cfg.items() if k != "threads"}
+    """The part of the ``flow`` section that determines the flows (not ``threads``): hashed into shards
+    (:func:`tagseg.provenance.stage_config`)."""
+    return stage_config({"flow": cfg}, "flow")
 
 
 def run_shard(
@@ -119,14 +121,17 @@ def run_shard(
     centers: Sequence[int] = (0,),
     device: str = "auto",
     threads: int | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compute and write one flow shard; returns stats (pairs, seconds, stored bytes per pair).
 
     ``cfg`` is the ``flow`` config section; ``centers`` are the stack centres (config
-    ``frames.train_offsets``; 0 is always added, inference uses it). The shard appears at
+    ``frames.train_offsets``; 0 is always added, inference uses it); ``provenance`` the rule's
+    param (:func:`tagseg.provenance.rule_param`), recorded in the shard. The shard appears at
     ``out_path`` only when every snippet succeeded.
     """
     manifest = load(manifest_path)
+    made_from = Expectations.from_param(provenance, manifest).of("flow") if provenance else None
     snippets = manifest.shard(split, int(shard))
     L = int(cfg.get("L", 10))
     centers = sorted({0, *(int(c) for c in centers)})  # 0: the annotated frame, always predicted
@@ -150,7 +155,8 @@ def run_shard(
         "dataset": manifest.dataset,
     }
     total_bytes, n_pairs, t0 = 0, 0, time.perf_counter()
-    with h5io.write_artifact(out_path, "flow", config=provenance_config(cfg), attrs=attrs) as f:
+    with h5io.write_artifact(out_path, "flow", config=provenance_config(cfg), attrs=attrs,
+                             provenance=made_from) as f:
         for i, s in enumerate(snippets):
             t = time.perf_counter()
             flow = snippet_flows(s, pairs, (h, w), backend)

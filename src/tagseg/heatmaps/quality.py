@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import cv2
@@ -27,6 +27,7 @@ from ..datasets.manifest import Manifest
 from ..datasets.manifest import load as load_manifest
 from ..h5io import open_artifact, write_json
 from ..metrics import confusion_matrix, label_ids_to_train_ids, read_label_ids, scores
+from ..provenance import Expectations
 from .storage import read_heatmap
 
 log = logging.getLogger("tagseg.heatmaps")
@@ -53,10 +54,15 @@ def heatmap_quality(
     shard_paths: Sequence[str | os.PathLike],
     split: str = "val",
     threshold: float = 0.2,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Quality of the heatmaps of ``split`` (see module docstring); JSON-ready dict."""
+    """Quality of the heatmaps of ``split`` (see module docstring); JSON-ready dict.
+
+    ``provenance``: the rule's param (:func:`tagseg.provenance.rule_param`), checked on each shard.
+    """
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)
+    expect = Expectations.from_param(provenance, manifest).of("heatmaps") if provenance else None
     table = list(manifest.classes)
     n = len(table)
     size = tuple(int(v) for v in manifest.size)
@@ -69,7 +75,7 @@ def heatmap_quality(
     all_tags: list[np.ndarray] = []
     frames = 0
     for path in shard_paths:
-        with open_artifact(path, stage="heatmaps") as f:
+        with open_artifact(path, stage="heatmaps", expect=expect) as f:
             for s in manifest.snippets:
                 if s.split != split or s.gt is None or s.id not in f:
                     continue
@@ -131,10 +137,10 @@ def heatmap_quality(
 
 
 def write_quality(manifest: Manifest | str | os.PathLike, shard_paths: Sequence[str | os.PathLike],
-                  out_path: str | os.PathLike, split: str = "val", threshold: float = 0.2
-                  ) -> dict[str, Any]:
+                  out_path: str | os.PathLike, split: str = "val", threshold: float = 0.2,
+                  provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Compute :func:`heatmap_quality` and write it as JSON."""
-    q = heatmap_quality(manifest, shard_paths, split, threshold)
+    q = heatmap_quality(manifest, shard_paths, split, threshold, provenance)
     write_json(out_path, q)
     log.info("heatmaps %s: mIoU %.3f over %d frames; masks P %.3f R %.3f; tag mAP %s", split,
              q["miou"] or float("nan"), q["frames"], q["mask_precision_mean"] or float("nan"),

@@ -18,6 +18,7 @@ from ..datasets.manifest import load as load_manifest
 from ..frames import needed_offsets
 from ..h5io import write_artifact
 from ..images import read_rgb
+from ..provenance import Expectations
 from .model import load_model
 from .multiscale import multiscale_heatmaps
 from .storage import write_snippet
@@ -45,14 +46,18 @@ def run_heatmaps(
     out_path: str | os.PathLike,
     device: torch.device,
     progress: bool = True,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``heatmaps/{split}/shard-{shard}.h5`` (layout in :mod:`.storage`).
 
-    ``cfg`` is the ``heatmaps`` config section; ``offsets`` from :func:`heatmap_offsets`.
+    ``cfg`` is the ``heatmaps`` config section (less ``threads`` and ``mask_threshold``);
+    ``offsets`` from :func:`heatmap_offsets`; ``provenance`` the rule's param
+    (:func:`tagseg.provenance.rule_param`), recorded in the shard.
     Returns {"snippets", "frames", "seconds", "frames_per_s"}.
     """
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)
+    made_from = Expectations.from_param(provenance, manifest).of("heatmaps") if provenance else None
     model = load_model(model_path, cfg, device)
     if model.class_names != list(manifest.classes):
         raise ValueError(f"{model_path}: classifier class table {model.class_names} differs from "
@@ -70,7 +75,7 @@ def run_heatmaps(
              "offsets": np.asarray(offsets, np.int32), "scales": np.asarray(scales, np.float32),
              "size": np.asarray(size, np.int32), "stored_size": np.asarray(out_size, np.int32),
              "split": split, "shard": shard}
-    with write_artifact(out_path, "heatmaps", config=dict(cfg), attrs=attrs) as f:
+    with write_artifact(out_path, "heatmaps", config=dict(cfg), attrs=attrs, provenance=made_from) as f:
         for s in tqdm(snippets, desc=f"heatmaps {split}/{shard}", disable=not progress):
             paths = [s.frame_path(o) for o in offsets]
             maps, scores = [], []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import cv2
@@ -19,6 +19,7 @@ from .. import h5io
 from ..classes import NUM_CLASSES
 from ..datasets.manifest import load
 from ..metrics import confusion_matrix, label_ids_to_train_ids, read_label_ids, scores, _nan_to_none
+from ..provenance import Expectations
 from .storage import read_ablations, read_labels
 
 log = logging.getLogger("tagseg.pseudolabels")
@@ -50,10 +51,12 @@ def evaluate(
     pseudo_paths: Sequence[str | os.PathLike],
     heatmap_paths: Sequence[str | os.PathLike] | None = None,
     split: str = "val",
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Quality of the pseudo-label shards of ``split`` against the manifest's ground truth.
 
-    ``pseudo_paths`` / ``heatmap_paths`` are the split's shards in shard order. Returns a
+    ``pseudo_paths`` / ``heatmap_paths`` are the split's shards in shard order; ``provenance``
+    the rule's param (:func:`tagseg.provenance.rule_param`), checked on every shard. Returns a
     dict with ``variants`` {name: {miou, global_accuracy, coverage, class_iou, description}},
     ``gain_over_heatmap_argmax`` (mIoU points, full minus the better heatmap argmax) and
     ``seconds_per_snippet``.
@@ -61,6 +64,7 @@ def evaluate(
     from ..heatmaps.storage import read_heatmaps
 
     m = load(manifest_path)
+    expect = Expectations.from_param(provenance, m) if provenance else None
     size = tuple(m.size)
     conf: dict[str, np.ndarray] = {}
     covered: dict[str, list[int]] = {}
@@ -76,9 +80,10 @@ def evaluate(
 
     for k, path in enumerate(pseudo_paths):
         snippets = [s for s in m.shard(split, k) if s.gt]
-        hf = h5io.open_artifact(heatmap_paths[k], "heatmaps") if heatmap_paths else None
+        hf = h5io.open_artifact(heatmap_paths[k], "heatmaps", expect=expect and expect.of("heatmaps")) \
+            if heatmap_paths else None
         try:
-            with h5io.open_artifact(path, "pseudolabels") as pf:
+            with h5io.open_artifact(path, "pseudolabels", expect=expect and expect.of("pseudolabels")) as pf:
                 for s in snippets:
                     gt = ground_truth(s.gt, size)
                     offs, labels, _ = read_labels(pf, s.id)

@@ -21,6 +21,7 @@ import numpy as np
 from .. import classes, h5io
 from ..datasets.manifest import Manifest, Snippet, load
 from ..images import read_rgb
+from ..provenance import Expectations
 from .pipeline import label_window, merged_config
 from .storage import write_labels
 
@@ -163,20 +164,25 @@ def run_shard(
     cfg: Mapping[str, Any],
     L: int = 10,
     seed: int = 0,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Pseudo-label every snippet of one shard and write ``out_path`` atomically.
 
-    ``cfg`` is the ``pseudolabels`` config section; ``L`` is ``flow.L``. Returns a summary
-    (snippets, mean seconds per snippet).
+    ``cfg`` is the ``pseudolabels`` config section; ``L`` is ``flow.L``; ``provenance`` the
+    rule's param (:func:`tagseg.provenance.rule_param`): the flow and heatmap shards must match
+    it, and the output records it. Returns a summary (snippets, mean seconds per snippet).
     """
     manifest = load(manifest_path)
+    expect = Expectations.from_param(provenance, manifest) if provenance else None
     snippets = manifest.shard(split, int(shard))
     full_cfg = merged_config(dict(cfg))
     attrs = {"split": split, "shard": int(shard), "L": int(L), "flow": str(flow_path),
              "heatmaps": str(heatmap_path), "n_snippets": len(snippets)}
     secs = []
-    with h5io.open_artifact(flow_path, "flow") as ff, h5io.open_artifact(heatmap_path, "heatmaps") as hf, \
-            h5io.write_artifact(out_path, "pseudolabels", config=dict(cfg), attrs=attrs) as out:
+    with h5io.open_artifact(flow_path, "flow", expect=expect and expect.of("flow")) as ff, \
+            h5io.open_artifact(heatmap_path, "heatmaps", expect=expect and expect.of("heatmaps")) as hf, \
+            h5io.write_artifact(out_path, "pseudolabels", config=dict(cfg), attrs=attrs,
+                                provenance=expect and expect.of("pseudolabels")) as out:
         for s in snippets:
             r = label_snippet(manifest, s, ff, hf, full_cfg, L, seed)
             write_labels(out, s.id, r["offsets"], r["labels"], r["confidence"], r["tags"],

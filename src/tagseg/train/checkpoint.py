@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import TagsegError
 from ..h5io import atomic_path
 from ..model.two_stream import NetConfig, TwoStreamNet
 
 FORMAT = "tagseg-two-stream/1"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ValueError, TagsegError):
     """A checkpoint is unreadable, foreign, or from another variant / class table / network."""
 
 
@@ -35,6 +36,16 @@ def save(path: str | os.PathLike, obj: dict[str, Any]) -> None:
     obj = {"format": FORMAT, **obj}
     with atomic_path(path, suffix=".tmp.pt") as tmp:
         torch.save(obj, tmp)
+
+
+def move_aside(path: str | os.PathLike) -> Path:
+    """Rename ``path`` to the first free ``{name}.stale-{n}`` beside it (n = 1, 2, ...); never deletes."""
+    path = Path(path)
+    n = 1
+    while (dest := path.with_name(f"{path.name}.stale-{n}")).exists():
+        n += 1
+    os.replace(path, dest)
+    return dest
 
 
 def load(path: str | os.PathLike) -> dict[str, Any]:

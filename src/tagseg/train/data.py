@@ -21,12 +21,13 @@ from torch.utils.data import Dataset
 
 from .. import classes as cls
 from ..datasets.manifest import Manifest, Snippet
+from ..errors import TagsegError
 from ..h5io import open_artifact
 from ..images import read_label, read_rgb
 from ..model.vgg import IMAGENET_MEAN, IMAGENET_STD
 
 
-class DataError(ValueError):
+class DataError(ValueError, TagsegError):
     """An input artifact is missing a snippet or frame, or has the wrong shape / depth."""
 
 

@@ -29,7 +29,8 @@ from torch.utils.data import DataLoader
 
 from ..crf import CRFParams, batch_crf
 from ..datasets.manifest import Manifest
-from ..h5io import config_hash, write_json
+from ..errors import TagsegError
+from ..h5io import VERSION, config_hash, manifest_digest, open_artifact, provenance_of, write_json
 from ..model import losses as L
 from ..model.two_stream import NetConfig, TwoStreamNet
 from ..model.vgg import load_state
@@ -39,7 +40,7 @@ from .data import FrameDataset, Readers, foreground_mask
 log = logging.getLogger("tagseg.train")
 
 
-class TrainingError(RuntimeError):
+class TrainingError(RuntimeError, TagsegError):
     """Training cannot go on (non-finite loss, bad configuration); the last checkpoint is kept."""
 
 
@@ -174,6 +175,48 @@ def _trainable_cfg(cfg: Mapping[str, Any], v: Mapping[str, Any], classes: Sequen
     return {"train": keep, "variant": dict(v), "classes": list(classes)}
 
 
+STAGE_OF_INPUT = {"flow": "flow", "heatmaps": "heatmaps", "pseudo": "pseudolabels"}
+
+
+def shard_datasets(manifest: Manifest, split: str = "train") -> dict[int, str]:
+    """Shard number -> the dataset its snippets come from (``train.extra_datasets`` renumber
+    their shards after the target's, see :mod:`tagseg.datasets.extra`)."""
+    return {s.shard: str(s.extra.get("dataset") or manifest.dataset) for s in manifest.split(split)}
+
+
+def input_provenance(
+    manifest: Manifest,
+    shards: Mapping[str, Sequence[str | os.PathLike]] | None,
+    provenance: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """{input kind: digest of what its shards record (stage, version, dataset, manifest, config
+    hashes)}, after checking each shard (complete, of its stage and, with ``provenance`` -- the
+    rule's param, :func:`tagseg.provenance.rule_param` -- made for the current config).
+
+    A mismatching shard raises :class:`tagseg.h5io.ArtifactError` naming it and the rule to rerun.
+    """
+    from ..provenance import Expectations
+
+    datasets = shard_datasets(manifest)
+    combined = any(d != manifest.dataset for d in datasets.values())  # the training manifest
+    expect = (Expectations.from_param(provenance, None if combined else manifest)
+              if provenance else None)
+    out: dict[str, str] = {}
+    for kind, paths in sorted((shards or {}).items()):
+        stage = STAGE_OF_INPUT.get(kind, kind)
+        records = []
+        for i, path in enumerate(paths):
+            want = expect.of(stage, datasets.get(i, manifest.dataset)) if expect is not None else None
+            with open_artifact(path, stage, expect=want) as f:
+                made = provenance_of(f)
+                records.append({"stage": stage, "version": str(f.attrs.get(VERSION, "")),
+                                "config_hash": str(f.attrs.get("tagseg_config_hash", "")),
+                                "provenance": None if made is None else
+                                [made.dataset, dict(made.chain), made.manifest]})
+        out[kind] = config_hash(records)
+    return out
+
+
 def init_state(path: str | os.PathLike, ncfg: NetConfig) -> dict[str, torch.Tensor]:
     """Backbone weights from a VGG state dict, or from the heatmap stage's classifier checkpoint
     (``classifiers/model.pt``, format ``tagseg-classifiers/1``: its CAM network's ``features.*``)."""
@@ -229,6 +272,58 @@ def build_optimizer(net: torch.nn.Module, o: Mapping[str, Any]):
     return opt, sched
 
 
+def resume_inputs(
+    manifest: Manifest,
+    shards: Mapping[str, Sequence[str | os.PathLike]] | None,
+    provenance: Mapping[str, Any] | None,
+    seed: int,
+    offsets: Sequence[int],
+    init: str | os.PathLike | None,
+) -> dict[str, Any]:
+    """What a resumable checkpoint must have been trained on, besides the ``train`` section:
+    the input shards' provenance (:func:`input_provenance`), the manifest, seed, frame offsets
+    and the initial weights (path, size, mtime)."""
+    key: dict[str, Any] = {f"{k} shards": d for k, d in input_provenance(manifest, shards, provenance).items()}
+    key["manifest"] = manifest_digest(manifest)
+    key["seed"] = int(seed)
+    key["frames.train_offsets"] = [int(o) for o in offsets]
+    if init and init != "imagenet" and os.path.isfile(init):
+        st = os.stat(init)
+        key["init"] = [str(init), st.st_size, st.st_mtime_ns]
+    else:
+        key["init"] = None if init is None else str(init)
+    return key
+
+
+def _resumable(ckpt_path: Path, variant: str, classes: Sequence[str], run_hash: str,
+               inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The checkpoint at ``ckpt_path`` when training may resume from it, else None; one that
+    cannot be resumed from is moved aside (``checkpoint.pt.stale-N``, never deleted) with a
+    warning saying why."""
+    if not ckpt_path.exists():
+        return None
+    why = None
+    try:
+        obj = ck.load(ckpt_path)
+        ck.check_meta(obj["meta"], ckpt_path, variant, list(classes))
+    except ck.CheckpointError as e:
+        why = str(e).removeprefix(f"{ckpt_path}: ")
+    else:
+        meta = obj["meta"]
+        if meta.get("config_hash") != run_hash:
+            why = "written with another train configuration"
+        elif meta.get("inputs") != dict(inputs):
+            old = meta.get("inputs") or {}
+            differ = sorted(k for k in set(old) | set(inputs) if old.get(k) != inputs.get(k))
+            why = f"made from other inputs ({', '.join(differ)} differ)"
+    if why is None:
+        return obj
+    dest = ck.move_aside(ckpt_path)
+    log.warning("%s: %s; moved it aside to %s, training %s starts at iteration 0",
+                ckpt_path, why, dest.name, variant)
+    return None
+
+
 def train(
     manifest: Manifest,
     cfg: Mapping[str, Any],
@@ -243,13 +338,19 @@ def train(
     progress: bool = True,
     stop_after: int | None = None,
     init_path: str | os.PathLike | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``variant`` on the manifest's train split and write ``model_path`` (meta + weights).
 
     ``cfg``: the config ``train`` section. ``shards``: {"flow"|"heatmaps"|"pseudo": [shard paths
     of the train split, by shard number]}. A ``checkpoint.pt`` beside ``model_path`` is written
     every ``checkpoint_every`` iterations (atomically) and resumed from when its run
-    configuration matches; it is removed once ``model_path`` is written. ``stop_after``
+    configuration and its inputs (:func:`resume_inputs`: the input shards' provenance, the
+    manifest, seed, offsets, init weights) match; a checkpoint that does not match (or is
+    unreadable, or of another variant) is moved aside to ``checkpoint.pt.stale-N`` with a
+    warning saying why, and training starts at 0. It is removed once ``model_path`` is written.
+    ``provenance`` (the rule's param) makes every input shard be checked against the current
+    config before training starts. ``stop_after``
     stops after that many iterations of this call without writing ``model_path`` (tests).
     ``init_path`` overrides ``train.model.init`` (the rule passes the classifier checkpoint
     there when ``init`` is ``classifiers``).
@@ -261,9 +362,11 @@ def train(
     classes = list(manifest.classes)
     ncfg = net_config(cfg, v, len(classes))
     run_hash = config_hash(_trainable_cfg(cfg, v, classes))
+    init = init_path or cfg["model"].get("init")
+    inputs = resume_inputs(manifest, shards, provenance, seed, offsets, init)
     meta = {"variant": variant, "classes": classes, "net": ncfg.to_dict(), "config_hash": run_hash,
-            "losses": losses, "dataset": manifest.dataset, "flow_scale": float(cfg.get("flow_scale", 10.0)),
-            "seed": seed}
+            "inputs": inputs, "losses": losses, "dataset": manifest.dataset,
+            "flow_scale": float(cfg.get("flow_scale", 10.0)), "seed": seed}
     model_path = Path(model_path)
     ckpt_path = model_path.with_name("checkpoint.pt")
 
@@ -272,7 +375,6 @@ def train(
                       flow_scale=meta["flow_scale"], hflip=bool(cfg.get("hflip", True)), readers=readers,
                       seed=seed)
     net = TwoStreamNet(ncfg)
-    init = init_path or cfg["model"].get("init")
     if init == "imagenet":
         log.info("initialised both streams from ImageNet weights %s", net.load_imagenet())
     elif init == "classifiers":
@@ -298,22 +400,18 @@ def train(
     iterations = int(cfg["iterations"])
     history: list[dict[str, float]] = []
     start = 0
-    if ckpt_path.exists():
-        obj = ck.load(ckpt_path)
-        ck.check_meta(obj["meta"], ckpt_path, variant, classes)
-        if obj["meta"].get("config_hash") == run_hash:
-            net.load_state_dict(obj["model"])
-            if ema is not None:
-                ema.load_state_dict(obj["ema"])
-            opt.load_state_dict(obj["optimizer"])
-            sched.load_state_dict(obj["scheduler"])
-            scaler.load_state_dict(obj["scaler"])
-            ck.set_rng_state(obj["rng"])
-            start = int(obj["meta"]["iteration"])
-            history = list(obj.get("history", []))
-            log.info("resuming %s from %s at iteration %d", variant, ckpt_path, start)
-        else:
-            log.warning("%s was written with another train configuration; starting afresh", ckpt_path)
+    obj = _resumable(ckpt_path, variant, classes, run_hash, inputs)
+    if obj is not None:
+        net.load_state_dict(obj["model"])
+        if ema is not None:
+            ema.load_state_dict(obj["ema"])
+        opt.load_state_dict(obj["optimizer"])
+        sched.load_state_dict(obj["scheduler"])
+        scaler.load_state_dict(obj["scaler"])
+        ck.set_rng_state(obj["rng"])
+        start = int(obj["meta"]["iteration"])
+        history = list(obj.get("history", []))
+        log.info("resuming %s from %s at iteration %d", variant, ckpt_path, start)
 
     batch_size = min(int(cfg["batch_size"]), len(ds))
     workers = int(cfg.get("workers", 0))

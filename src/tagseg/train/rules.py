@@ -79,6 +79,21 @@ def predict_inputs(config: Mapping[str, Any], dataset: str, name: str) -> dict[s
     return d
 
 
+def train_provenance(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
+    """Rule ``train``'s ``provenance`` param: config hashes of the stages whose shards it reads."""
+    from ..provenance import rule_param
+
+    inputs = train_inputs(config, dataset, name)
+    return rule_param(config, dataset, *(s for k, s in STAGE_OF_INPUT.items() if k in inputs))
+
+
+def predict_provenance(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
+    """Rule ``predict``'s ``provenance`` param: the flow stage's config hash for a two-stream variant."""
+    from ..provenance import rule_param
+
+    return rule_param(config, dataset, *(("flow",) if variant(config, name)["two_stream"] else ()))
+
+
 def gpu(config: Mapping[str, Any]) -> int:
     """``resources: gpu`` of the torch rules: 0 on ``device: cpu``, else 1."""
     return 0 if config["device"] == "cpu" else 1
