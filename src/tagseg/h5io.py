@@ -234,13 +234,13 @@ def open_artifact(
         if stage is not None and found != stage:
             raise ArtifactError(f"{path}: artifact of stage {found!r}, expected {stage!r}; "
                                 f"{rerun_advice(stage)}")
-        if config is not None and _str(f.attrs[CONFIG_HASH]) != config_hash(config):
-            raise ArtifactError(
-                f"{path}: stale artifact: written with a different '{found}' config section; "
-                f"{rerun_advice(found)}"
-            )
         if expect is not None:
             check_provenance(f, path, expect)
+        elif config is not None and _str(f.attrs[CONFIG_HASH]) != config_hash(config):
+            raise ArtifactError(
+                f"{path}: stale {found} artifact: made with another {found!r} config section; "
+                f"{rerun_advice(found)}"
+            )
     except BaseException:
         f.close()
         raise
