@@ -31,7 +31,7 @@ from .h5io import open_artifact, write_json
 from .images import read_label, read_rgb, write_png
 from .provenance import Expectations
 from .model.two_stream import TwoStreamNet
-from .train.checkpoint import load_model
+from .train.checkpoint import CheckpointError, load_model
 from .train.data import Readers, normalise_rgb
 
 log = logging.getLogger("tagseg.predict")
@@ -105,6 +105,11 @@ def predict_split(
     L = ncfg.flow_channels // 2
     expect = (Expectations.from_param(provenance, manifest).of("flow")
               if provenance and ncfg.two_stream else None)
+    trained = meta.get("stage_hashes") or {}
+    stale = [s for s, h in (provenance or {}).get("hashes", {}).items() if s in trained and trained[s] != h]
+    if stale:
+        raise CheckpointError(f"{model_path}: trained on {stale[0]} shards of another {stale[0]!r} config "
+                              f"section; rerun: snakemake --forcerun=train <target>")
     flow_scale = float(meta.get("flow_scale", 10.0))
     readers = readers or Readers()
     params = CRFParams.from_config(cfg.get("crf"), width=int(manifest.size[1]))

@@ -365,7 +365,8 @@ def train(
     init = init_path or cfg["model"].get("init")
     inputs = resume_inputs(manifest, shards, provenance, seed, offsets, init)
     meta = {"variant": variant, "classes": classes, "net": ncfg.to_dict(), "config_hash": run_hash,
-            "inputs": inputs, "losses": losses, "dataset": manifest.dataset,
+            "inputs": inputs, "stage_hashes": dict(provenance["hashes"]) if provenance else None,
+            "losses": losses, "dataset": manifest.dataset,
             "flow_scale": float(cfg.get("flow_scale", 10.0)), "seed": seed}
     model_path = Path(model_path)
     ckpt_path = model_path.with_name("checkpoint.pt")
