@@ -41,12 +41,12 @@ def _config(**tvl1) -> dict:
     return cfg
 
 
-def _manifest(tmp_path: Path, dataset: str = "tiny") -> Path:
+def _manifest(tmp_path: Path, dataset: str = "tiny", split: str = "val") -> Path:
     frames = [str(tmp_path / f"f{i}.png") for i in range(12)]
-    snips = [Snippet(id=f"town_{k:06d}_000005", split="val", city="town", frames=frames, annotated=5,
+    snips = [Snippet(id=f"{dataset}_{k:06d}_000005", split=split, city=dataset, frames=frames, annotated=5,
                      tags=["road", "sky"], gt=None, shard=0) for k in range(2)]
     m = Manifest(dataset=dataset, kind="cityscapes", root=str(tmp_path), size=(H, W), resize=1.0,
-                 classes=["road", "sky"], iconic=None, shards={"train": 0, "val": 1}, snippets=snips)
+                 classes=["road", "sky"], iconic=None, shards={"train": 0, "val": 0, split: 1}, snippets=snips)
     path = tmp_path / "results" / dataset / "manifest.json"
     m.save(path)
     return path
@@ -111,12 +111,27 @@ def test_flow_shard_of_another_dataset_is_refused(tmp_path):
         flow_quality.evaluate(manifest, [other], CONFIG["flow"], "val", param)
     # same dataset name, made from another manifest (another render, a copied results folder)
     m2 = _manifest(tmp_path / "o2")
-    Path(m2).write_text(Path(m2).read_text().replace('"town_000001_000005"', '"town_000009_000005"'))
+    Path(m2).write_text(Path(m2).read_text().replace('"tiny_000001_000005"', '"tiny_000009_000005"'))
     foreign = _flow_shard(tmp_path / "results/tiny/flow/val/shard-1.h5", CONFIG, m2)
     with pytest.raises(ArtifactError, match=r"shard-1.h5: flow artifact made from another manifest"):
         flow_quality.evaluate(manifest, [foreign], CONFIG["flow"], "val", param)
     ok = _flow_shard(tmp_path / "results/tiny/flow/val/shard-2.h5", CONFIG, manifest)
     assert flow_quality.evaluate(manifest, [ok], CONFIG["flow"], "val", param)["pairs"] == 0  # no GT
+
+
+def test_training_on_extra_datasets_checks_each_shard_against_its_own_dataset(tmp_path):
+    """With `train.extra_datasets` the training manifest mixes datasets: each shard is checked
+    against the dataset its snippets come from (not against the training manifest)."""
+    from tagseg.datasets.extra import combine
+
+    target, web = _manifest(tmp_path / "t", "tiny", "train"), _manifest(tmp_path / "w", "web", "train")
+    mixed = combine(h5io_manifest(target), [h5io_manifest(web)])
+    param = provenance.rule_param(CONFIG, "tiny", "flow")
+    own = _flow_shard(tmp_path / "t/results/tiny/flow/train/shard-0.h5", CONFIG, target)
+    extra = _flow_shard(tmp_path / "w/results/web/flow/train/shard-0.h5", CONFIG, web, dataset="web")
+    assert set(input_provenance(mixed, {"flow": [own, extra]}, param)) == {"flow"}
+    with pytest.raises(ArtifactError, match=r"flow/train/shard-0.h5: flow artifact of dataset 'tiny', not 'web'"):
+        input_provenance(mixed, {"flow": [own, own]}, param)
 
 
 def test_truncated_shard_names_the_file_and_how_to_recover(tmp_path):
