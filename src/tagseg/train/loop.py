@@ -30,12 +30,13 @@ from torch.utils.data import DataLoader
 from ..crf import CRFParams, batch_crf
 from ..datasets.manifest import Manifest
 from ..errors import TagsegError
-from ..h5io import VERSION, config_hash, manifest_digest, open_artifact, provenance_of, write_json
+from ..h5io import CONFIG_HASH, VERSION, config_hash, manifest_digest, open_artifact, provenance_of, write_json
 from ..model import losses as L
 from ..model.two_stream import NetConfig, TwoStreamNet
 from ..model.vgg import load_state
 from . import checkpoint as ck
 from .data import FrameDataset, Readers, foreground_mask
+from .rules import STAGE_OF_INPUT
 
 log = logging.getLogger("tagseg.train")
 
@@ -175,9 +176,6 @@ def _trainable_cfg(cfg: Mapping[str, Any], v: Mapping[str, Any], classes: Sequen
     return {"train": keep, "variant": dict(v), "classes": list(classes)}
 
 
-STAGE_OF_INPUT = {"flow": "flow", "heatmaps": "heatmaps", "pseudo": "pseudolabels"}
-
-
 def shard_datasets(manifest: Manifest, split: str = "train") -> dict[int, str]:
     """Shard number -> the dataset its snippets come from (``train.extra_datasets`` renumber
     their shards after the target's, see :mod:`tagseg.datasets.extra`)."""
@@ -210,7 +208,7 @@ def input_provenance(
             with open_artifact(path, stage, expect=want) as f:
                 made = provenance_of(f)
                 records.append({"stage": stage, "version": str(f.attrs.get(VERSION, "")),
-                                "config_hash": str(f.attrs.get("tagseg_config_hash", "")),
+                                "config_hash": str(f.attrs.get(CONFIG_HASH, "")),
                                 "provenance": None if made is None else
                                 [made.dataset, dict(made.chain), made.manifest]})
         out[kind] = config_hash(records)
