@@ -89,9 +89,31 @@ def retrieval_cfg(wildcards=None):
     return retrieval_config(config, dataset)
 
 
-def retrieval_catalogue(wildcards):
-    """The rendered web catalogue when the index backend reads a synthcity root's web/ folder."""
+def local_catalogue_dir(dataset):
+    """Where `retrieval_local_catalogue` writes a dataset's catalogue of local videos."""
+    return f"results/{dataset}/retrieval/local"
+
+
+def retrieval_index(wildcards):
+    """Catalogue the `index` backend reads: the local videos' when `retrieval.local` is set,
+    else `retrieval.index`, else (synthcity) the rendered web catalogue; None for youtube."""
     cfg, ds = retrieval_cfg(wildcards), dataset_cfg(wildcards.dataset)
+    if cfg["backend"] != "index":
+        return None
+    if cfg.get("local"):
+        return f"{local_catalogue_dir(wildcards.dataset)}/catalogue.json"
+    if cfg.get("index"):
+        return str(cfg["index"])
+    if ds["kind"] == "synthcity":
+        return f"{ds['root']}/web/catalogue.json"
+    return None
+
+
+def retrieval_catalogue(wildcards):
+    """The catalogue file when a rule of this workflow writes it (rendered web videos, local videos)."""
+    cfg, ds = retrieval_cfg(wildcards), dataset_cfg(wildcards.dataset)
+    if cfg["backend"] == "index" and cfg.get("local"):
+        return [f"{local_catalogue_dir(wildcards.dataset)}/catalogue.json"]
     if cfg["backend"] == "index" and not cfg.get("index") and ds["kind"] == "synthcity":
         return [f"{ds['root']}/web/truth.json"]
     return []
@@ -105,18 +127,23 @@ def retrieval_checkpoint(wildcards):
 
 
 def retrieval_truth(wildcards):
+    """Truth of `retrieval_quality`: the labelled spans of `retrieval.local`, or synthcity's
+    rendered web videos."""
+    if retrieval_cfg(wildcards).get("local"):
+        return f"{local_catalogue_dir(wildcards.dataset)}/truth.json"
     ds = dataset_cfg(wildcards.dataset)
     if ds["kind"] != "synthcity":
         raise ValueError(
-            f"results/{wildcards.dataset}/retrieval/quality.json needs rendered truth: dataset "
-            f"{wildcards.dataset!r} is of kind {ds['kind']!r}, only synthcity has it"
+            f"results/{wildcards.dataset}/retrieval/quality.json needs truth: dataset "
+            f"{wildcards.dataset!r} is of kind {ds['kind']!r}; only synthcity renders it, or "
+            f"label local videos under config key datasets.{wildcards.dataset}.retrieval.local"
         )
     return f"{ds['root']}/web/truth.json"
 
 
 def retrieval_class_files(stage, ext="json"):
     return lambda w: [
-        f"results/{w.dataset}/retrieval/{stage}/{c}.{ext}" for c in retrieval_cfg()["classes"]
+        f"results/{w.dataset}/retrieval/{stage}/{c}.{ext}" for c in retrieval_cfg(w)["classes"]
     ]
 
 
