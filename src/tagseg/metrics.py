@@ -297,11 +297,10 @@ def _pred_train_ids(pred: np.ndarray, pred_path: Path, pred_ids: str) -> np.ndar
         return pred.astype(np.uint8)
     try:
         return label_ids_to_train_ids(pred, str(pred_path))
-    except EvaluationError:
+    except EvaluationError as e:
         if pred_ids == "auto" and _train_range(pred):
-            raise EvaluationError(
-                f"{pred_path}: holds only 0..18 and 255, which are train ids, not label ids: "
-                "write labelId PNGs, or pass --train-ids to evaluate train ids") from None
+            raise EvaluationError(f"{e}; it holds only 0..18 and 255, i.e. train ids: write labelId "
+                                  "PNGs, or pass --train-ids to evaluate train ids") from None
         raise
 
 
