@@ -257,7 +257,7 @@ def test_unwritable_folders_are_found_above_missing_paths(tmp_path):
 # --------------------------------------------------------------------------- item 9: umask
 
 
-@pytest.mark.parametrize("mask, file_mode", [(0o022, 0o644), (0o077, 0o600)])
+@pytest.mark.parametrize("mask, file_mode", [(0o022, 0o644), (0o077, 0o600)], ids=["022", "077"])
 def test_artifacts_get_the_umask(tmp_path, mask, file_mode):
     """"Every artifact is written 0600 (data folders 0700) despite umask 022"."""
     with _umask(mask):

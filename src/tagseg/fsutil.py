@@ -4,26 +4,26 @@
 the atomic writers rename those into place, so without :func:`apply_umask` every artifact
 would be private. The umask is read from ``/proc/self/status`` (Linux ≥ 4.7): that read
 changes nothing, so it cannot race with other threads creating files, unlike the usual
-``os.umask(0)`` + restore, which leaves the process with umask 0 for a moment. Elsewhere the
-umask is read that way once, at import (before the library starts any thread of its own).
+``os.umask(0)`` + restore, which leaves the process with umask 0 for a moment. Without
+``/proc`` (macOS) the umask is read that way once, on first use, and cached; the moment in
+between uses 022, so a file another thread creates then gets the common default at worst.
 
 Torch-free: imported when the Snakefile is parsed.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 
+@functools.lru_cache(maxsize=1)
 def _umask_by_syscall() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-_IMPORT_UMASK = _umask_by_syscall()
 
 
 def umask() -> int:
@@ -35,7 +35,7 @@ def umask() -> int:
                     return int(line.split()[1], 8)
     except (OSError, ValueError, IndexError):
         pass
-    return _IMPORT_UMASK
+    return _umask_by_syscall()
 
 
 def apply_umask(path: str | os.PathLike, folder: bool = False) -> None:
