@@ -32,6 +32,7 @@ from typing import Any
 import h5py
 
 from . import __version__
+from .fsutil import apply_umask
 
 STAGE = "tagseg_stage"
 VERSION = "tagseg_version"
@@ -71,6 +72,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
+    apply_umask(tmp)  # mkstemp makes it 0600; the artifact gets the user's umask
     tmp_path = Path(tmp)
     try:
         yield tmp_path

@@ -63,6 +63,29 @@ def synth_dataset(wildcards):
     raise ValueError(f"no synthcity dataset in config has root {wildcards.root!r}")
 
 
+# ---- checks before the first job runs (Snakefile `onstart`; dry runs skip them) ----
+def preflight():
+    """Stop with one line before any job runs when a folder the planned jobs write is not
+    writable, or a synthcity root to render holds files tagseg did not write."""
+    from tagseg.fsutil import writable_problem
+
+    jobs = list(workflow.dag.needrun_jobs())
+    paths = [str(f) for j in jobs for f in (*j.output, *j.log, *([j.benchmark] if j.benchmark else []))]
+    synth = [j.wildcards for j in jobs if j.rule.name == "synthesize"]
+    problem = writable_problem(paths + [w.root for w in synth])  # a root's parent takes the render
+    if problem is None and synth:
+        from tagseg.datasets.synthcity import RootNotOurs, check_root
+
+        for w in synth:
+            try:
+                check_root(w.root, key=f"datasets.{synth_dataset(w)}.root")
+            except RootNotOurs as e:
+                problem = str(e)
+                break
+    if problem:
+        sys.exit(problem)
+
+
 # ---- flow (flow.smk) ----
 def flow_gpu():
     """1 when the torch backend may run on CUDA (config `device` not cpu), else 0."""
