@@ -58,9 +58,18 @@ def dataset_inputs(wildcards):
         return [synth_marker(wildcards.dataset)]
     if wildcards.dataset not in _listed:
         path = dataset_listing.listing_path(wildcards.dataset)
-        dataset_listing.update(cfg["root"], list(cfg["shards"]), path)
+        if dataset_listing.update(cfg["root"], list(cfg["shards"]), path):
+            _exists_now(path)
         _listed[wildcards.dataset] = path
     return [_listed[wildcards.dataset]]
+
+
+def _exists_now(path):
+    """Tell Snakemake's file-existence cache (filled when the DAG build starts, before this input
+    function wrote ``path``) that ``path`` exists now."""
+    exists = getattr(getattr(workflow, "iocache", None), "exists_local", None)
+    if isinstance(exists, dict):
+        exists[path] = True
 
 
 def manifest_path(wildcards):
