@@ -9,6 +9,13 @@ Expects under ``root``::
 A snippet is the 30-frame sequence around each annotated frame: frames ``frame-19 .. frame+10``
 (the annotated frame is the 20th, as in Cityscapes). Tags are the evaluation classes covering at
 least ``min_tag_fraction`` of the annotated frame's ground truth, as Saleh et al. did.
+
+Checks, each a :class:`ManifestError` of one line naming the file or config key and what to do
+(docs/datasets.md): no data (which zips, from where, unpacked where); a ground-truth or frame
+name that differs from the pattern only in case; an annotated frame whose size (image header)
+differs from the others', unless ``resize_mismatched``; a ground truth of another size than its
+frame. Frames missing inside a snippet's sequence are recorded (``extra["missing_frames"]``) and
+named by the stages that need them.
 """
 
 from __future__ import annotations
