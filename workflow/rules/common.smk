@@ -5,6 +5,7 @@ from pathlib import Path
 
 from tagseg.config import retrieval_config
 from tagseg.datasets import extra as extra_data
+from tagseg.datasets import listing as dataset_listing
 from tagseg.datasets import webvideos as webvideos_data
 from tagseg.frames import needed_offsets
 from tagseg.train import rules as train_rules
@@ -44,10 +45,31 @@ def synth_marker(dataset):
     return str(Path(dataset_cfg(dataset)["root"]) / "synthcity.json")
 
 
+_listed = {}  # dataset -> its file list, written once per Snakemake process
+
+
 def dataset_inputs(wildcards):
-    """Inputs of the `manifest` rule: the rendered dataset for synthcity, nothing otherwise."""
+    """Inputs of the `manifest` rule: the rendered dataset for synthcity (its marker file, which
+    rule `synthesize` writes last); for a tree the user unpacked, its file list, rewritten here
+    (at DAG build) only when the tree changed, so that Snakemake reruns the manifest and what
+    depends on it exactly then (tagseg.datasets.listing)."""
     cfg = dataset_cfg(wildcards.dataset)
-    return [synth_marker(wildcards.dataset)] if cfg["kind"] == "synthcity" else []
+    if cfg["kind"] == "synthcity":
+        return [synth_marker(wildcards.dataset)]
+    if wildcards.dataset not in _listed:
+        path = dataset_listing.listing_path(wildcards.dataset)
+        if dataset_listing.update(cfg["root"], list(cfg["shards"]), path):
+            _exists_now(path)
+        _listed[wildcards.dataset] = path
+    return [_listed[wildcards.dataset]]
+
+
+def _exists_now(path):
+    """Tell Snakemake's file-existence cache (filled when the DAG build starts, before this input
+    function wrote ``path``) that ``path`` exists now."""
+    exists = getattr(getattr(workflow, "iocache", None), "exists_local", None)
+    if isinstance(exists, dict):
+        exists[path] = True
 
 
 def manifest_path(wildcards):
