@@ -39,7 +39,7 @@ from .search import default_keyword, safe_id
 
 log = logging.getLogger("tagseg.retrieval")
 
-TRUTH_FPS = 10.0
+TRUTH_FPS = 100.0
 """Samples per second of the truth's ``coverage`` (its own rate, not the videos')."""
 
 
