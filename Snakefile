@@ -5,8 +5,11 @@
 """
 
 import os
+import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from tagseg.config import ConfigError, validate
 
 min_version("9.0")
 
@@ -14,7 +17,12 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-validate(config, "config/schema.yaml")
+# One line per problem, naming the key (snakemake.utils.validate would print the whole schema).
+try:
+    validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"),
+             configfiles=workflow.overwrite_configfiles)
+except ConfigError as e:
+    sys.exit(str(e))
 
 
 report: "workflow/report/workflow.rst"
@@ -30,3 +38,7 @@ include: "workflow/rules/predict.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/retrieval.smk"
 include: "workflow/rules/report.smk"
+
+
+onstart:
+    preflight()

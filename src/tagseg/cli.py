@@ -1,9 +1,14 @@
-"""The ``tagseg`` command: stand-alone operations outside the workflow.
+"""The ``tagseg`` command: stand-alone operations outside the Snakemake workflow.
 
     tagseg synth --root data/synthcity --seed 0        render the embedded dataset
     tagseg manifest --dataset synthcity --out m.json    scan a dataset (config section) into a manifest
     tagseg evaluate --gt-root ROOT --split val --pred DIR --out metrics.json
     tagseg inspect FILE.h5                              print what an HDF5 artifact holds
+
+The whole pipeline runs through Snakemake instead:
+    snakemake --cores 2 results/synthcity/metrics.json
+Errors end in one line naming the file or config key; `tagseg COMMAND --help` for each command,
+README.md "Troubleshooting" for bad data, stale artifacts and interrupted runs.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ def _synth(args: argparse.Namespace) -> int:
     info = synthcity.render(
         Path(args.root), seed=args.seed, width=args.width, height=args.height,
         train_snippets=args.train_snippets, val_snippets=args.val_snippets,
-        iconic_per_class=args.iconic_per_class,
+        iconic_per_class=args.iconic_per_class, overwrite=args.overwrite,
     )
     print(json.dumps({k: v for k, v in info.items() if k not in ("class_frequencies", "snippets")}, indent=2))
     return 0
@@ -52,36 +57,61 @@ def _manifest(args: argparse.Namespace) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     from .h5io import describe
 
+    failed = 0
     for path in args.files:
-        print(describe(path))
-    return 0
+        try:
+            print(describe(path))
+        except OSError as e:  # h5py: missing, truncated or not HDF5 at all
+            why = "no such file" if not Path(path).exists() else \
+                f"not a readable HDF5 file (truncated or corrupt?): {e}"
+            print(f"tagseg inspect: error: {path}: {why}", file=sys.stderr)
+            failed += 1
+    return 2 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tagseg", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("synth", help="render the embedded synthcity dataset (Cityscapes layout)")
-    s.add_argument("--root", required=True, help="output folder (created atomically)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--width", type=int, default=256, help="frame width, pixels")
-    s.add_argument("--height", type=int, default=128, help="frame height, pixels")
-    s.add_argument("--train-snippets", type=int, default=48)
-    s.add_argument("--val-snippets", type=int, default=16)
-    s.add_argument("--iconic-per-class", type=int, default=40)
+    s = sub.add_parser(
+        "synth", help="render the embedded synthcity dataset (Cityscapes layout)",
+        description="Render synthcity into ROOT: Cityscapes-layout frames, label ids, exact flows "
+                    "and iconic images. The tree is rendered beside ROOT and renamed into place when "
+                    "complete. ROOT must be new, empty, or an earlier render (it holds "
+                    ".tagseg-synthcity); a folder of anything else is refused unless --overwrite.",
+        epilog="example: tagseg synth --root data/synthcity --seed 0 --width 256 --height 128")
+    s.add_argument("--root", required=True, help="output folder (new, empty or an earlier render)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace ROOT even when it holds files tagseg did not write (deletes them)")
+    s.add_argument("--seed", type=int, default=0, help="seed of everything random (default 0)")
+    s.add_argument("--width", type=int, default=256, help="frame width, pixels (default 256)")
+    s.add_argument("--height", type=int, default=128, help="frame height, pixels (default 128)")
+    s.add_argument("--train-snippets", type=int, default=48, help="30-frame train snippets (default 48)")
+    s.add_argument("--val-snippets", type=int, default=16, help="30-frame val snippets (default 16)")
+    s.add_argument("--iconic-per-class", type=int, default=40,
+                   help="iconic images per class, the classifier's training data (default 40)")
     s.set_defaults(func=_synth)
 
-    s = sub.add_parser("manifest", help="scan a dataset into a manifest JSON")
+    s = sub.add_parser(
+        "manifest", help="scan a dataset into a manifest JSON",
+        description="Scan the dataset of config section datasets.DATASET (kind synthcity or "
+                    "cityscapes; its root must hold leftImg8bit_sequence/ and gtFine/) into the "
+                    "manifest every stage reads: snippets, frames, annotated frame, tags, shards.",
+        epilog="example: tagseg manifest --dataset cityscapes --out manifest.json")
     s.add_argument("--dataset", required=True, help="name under 'datasets' in the config")
-    s.add_argument("--config", default="config/config.yaml")
-    s.add_argument("--out", required=True)
+    s.add_argument("--config", default="config/config.yaml", help="config file (default %(default)s)")
+    s.add_argument("--out", required=True, help="manifest JSON to write")
     s.set_defaults(func=_manifest)
 
     metrics.add_cli(sub)
 
-    s = sub.add_parser("inspect", help="print the groups, datasets and attributes of HDF5 artifacts")
-    s.add_argument("files", nargs="+")
+    s = sub.add_parser(
+        "inspect", help="print the groups, datasets and attributes of HDF5 artifacts",
+        description="Print what tagseg HDF5 artifacts hold: root attributes (stage, version, "
+                    "config hash, complete), groups, datasets with shape and dtype.",
+        epilog="example: tagseg inspect results/synthcity/flow/val/shard-0.h5")
+    s.add_argument("files", nargs="+", metavar="FILE.h5")
     s.set_defaults(func=_inspect)
     return p
 
@@ -90,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, KeyError, RuntimeError, FileNotFoundError) as e:
+    except (ValueError, KeyError, RuntimeError, OSError) as e:
         print(f"tagseg {args.command}: error: {e}", file=sys.stderr)
         return 2
 

@@ -1,12 +1,13 @@
-"""The base class of errors that are the user's to fix (a bad input, config key or artifact).
+"""The base class of errors a user can fix: printed as one line, without a traceback.
 
-A :class:`TagsegError`'s message is one line that names the file or config key and says what
-to do. Workflow scripts (through :func:`tagseg.logs.configure`) print it as that one line,
-without a Python traceback (the rule's log file keeps the traceback for debugging).
+A workflow script (``tagseg.logs.configure``) and the ``tagseg`` CLI print such an error as one
+line naming the file or config key and what to do; any other exception is a bug and keeps its
+traceback. Subclass it (alongside ``ValueError`` & co.) for errors about inputs, config and
+artifacts.
 """
 
 from __future__ import annotations
 
 
 class TagsegError(Exception):
-    """An error in the user's inputs, config or artifacts; the message says what to do."""
+    """A bad input, config value or artifact; its message is one line that says what to do."""

@@ -45,6 +45,7 @@ import h5py
 
 from . import __version__
 from .errors import TagsegError
+from .fsutil import apply_umask
 
 STAGE = "tagseg_stage"
 VERSION = "tagseg_version"
@@ -55,7 +56,7 @@ MANIFEST = "tagseg_manifest"
 INPUTS = "tagseg_inputs"
 
 
-class ArtifactError(RuntimeError, TagsegError):
+class ArtifactError(TagsegError, RuntimeError):
     """An HDF5 artifact is missing, truncated, foreign (not written by tagseg) or stale."""
 
 
@@ -107,6 +108,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
+    apply_umask(tmp)  # mkstemp makes it 0600; the artifact gets the user's umask
     tmp_path = Path(tmp)
     try:
         yield tmp_path

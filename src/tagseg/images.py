@@ -8,8 +8,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .errors import TagsegError
 
-class ImageError(ValueError):
+
+class ImageError(TagsegError, ValueError):
     """A frame or label image is missing, unreadable or of the wrong shape."""
 
 
@@ -29,6 +31,21 @@ def read_rgb(path: str | os.PathLike, size: tuple[int, int] | None = None) -> np
     if size is not None and img.shape[:2] != tuple(size):
         img = cv2.resize(img, (size[1], size[0]), interpolation=cv2.INTER_AREA)
     return img
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(H, W) of an image file from its header only (no pixel decoding); errors name the file."""
+    from PIL import Image, UnidentifiedImageError  # Pillow: a dependency of matplotlib
+
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+    except FileNotFoundError:
+        raise ImageError(f"{path}: image not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"{path}: unreadable or corrupt image ({e})") from None
+    return int(h), int(w)
 
 
 def read_label_ids(path: str | os.PathLike) -> np.ndarray:

@@ -265,8 +265,12 @@ def match_predictions(gt_files: Sequence[Path], pred_dir: str | os.PathLike) -> 
     return preds
 
 
-def evaluate_pair(gt_path: Path, pred_path: Path, out: np.ndarray | None = None) -> np.ndarray:
-    """Confusion matrix ``(19, 20)`` of one labelId prediction against its labelId ground truth."""
+PRED_IDS = ("auto", "label", "train")
+"""What prediction PNGs hold: ``label`` ids (cityscapesScripts' convention), ``train`` ids
+(0..18, 255), or ``auto``: label ids, refused when they read better as train ids."""
+
+
+def _read_pair(gt_path: Path, pred_path: Path) -> tuple[np.ndarray, np.ndarray]:
     gt = read_label_ids(gt_path)
     pred = read_label_ids(pred_path)
     if pred.shape != gt.shape:
@@ -274,9 +278,45 @@ def evaluate_pair(gt_path: Path, pred_path: Path, out: np.ndarray | None = None)
             f"{pred_path}: prediction is {pred.shape[0]}x{pred.shape[1]} (HxW) but ground truth "
             f"{gt_path} is {gt.shape[0]}x{gt.shape[1]}"
         )
+    return gt, pred
+
+
+def _train_range(ids: np.ndarray) -> bool:
+    """True when every value is a train id (0..18) or 255."""
+    counts = np.bincount(np.asarray(ids).ravel().astype(np.intp), minlength=256)
+    return not counts[NUM_CLASSES:IGNORE].any() and counts.size == 256
+
+
+def _pred_train_ids(pred: np.ndarray, pred_path: Path, pred_ids: str) -> np.ndarray:
+    """Train ids of a prediction read as ``pred_ids`` (see :data:`PRED_IDS`)."""
+    if pred_ids == "train":
+        if not _train_range(pred):
+            bad = sorted(set(np.unique(pred).tolist()) - {*range(NUM_CLASSES), IGNORE})
+            raise EvaluationError(f"{pred_path}: values {bad} are not train ids (0..18, 255): "
+                                  "drop --train-ids for labelId PNGs")
+        return pred.astype(np.uint8)
+    try:
+        return label_ids_to_train_ids(pred, str(pred_path))
+    except EvaluationError as e:
+        if pred_ids == "auto" and _train_range(pred):
+            raise EvaluationError(f"{e}; it holds only 0..18 and 255, i.e. train ids: write labelId "
+                                  "PNGs, or pass --train-ids to evaluate train ids") from None
+        raise
+
+
+def _global_accuracy(conf: np.ndarray) -> float:
+    total = conf.sum()
+    return float(np.trace(conf[:, : conf.shape[0]]) / total) if total else 0.0
+
+
+def evaluate_pair(gt_path: Path, pred_path: Path, out: np.ndarray | None = None,
+                  pred_ids: str = "label") -> np.ndarray:
+    """Confusion matrix ``(19, 20)`` of one prediction (label ids, or train ids when
+    ``pred_ids`` is "train") against its labelId ground truth."""
+    gt, pred = _read_pair(gt_path, pred_path)
     return confusion_matrix(
         label_ids_to_train_ids(gt, str(gt_path)),
-        label_ids_to_train_ids(pred, str(pred_path)),
+        _pred_train_ids(pred, pred_path, pred_ids),
         out=out,
     )
 
@@ -286,22 +326,41 @@ def evaluate_folder(
     split: str,
     pred_dir: str | os.PathLike,
     cities: Sequence[str] | None = None,
+    pred_ids: str = "auto",
 ) -> dict[str, Any]:
-    """Evaluate labelId PNG predictions under ``pred_dir`` against Cityscapes-layout ground truth.
+    """Evaluate PNG predictions under ``pred_dir`` against Cityscapes-layout ground truth.
+
+    Predictions hold label ids (``pred_ids`` "label" or "auto") or train ids ("train"). With
+    "auto", predictions that hold only 0..18 (and 255) and score a higher pixel accuracy read
+    as train ids than as label ids raise :class:`EvaluationError` (train ids written where
+    label ids belong would otherwise score near 0 without a word).
 
     Returns ``split``, ``n_images``, the :func:`scores` keys, and ``confusion_matrix`` (list of
     19 rows = ground-truth classes, 20 columns = predicted classes then ``void``; pixels),
     with its ``confusion_rows`` / ``confusion_columns`` names.
     """
+    if pred_ids not in PRED_IDS:
+        raise ValueError(f"pred_ids must be one of {PRED_IDS}, got {pred_ids!r}")
     gt_files = find_ground_truth(gt_root, split, cities)
     pred_files = match_predictions(gt_files, pred_dir)
     conf = np.zeros((NUM_CLASSES, NUM_CLASSES + 1), dtype=np.int64)
-    for gt, pred in zip(gt_files, pred_files):
-        evaluate_pair(gt, pred, out=conf)
+    as_train = conf.copy() if pred_ids == "auto" else None  # the same predictions read as train ids
+    for gt_path, pred_path in zip(gt_files, pred_files):
+        gt, pred = _read_pair(gt_path, pred_path)
+        gt_train = label_ids_to_train_ids(gt, str(gt_path))
+        if as_train is not None:
+            as_train = confusion_matrix(gt_train, pred, out=as_train) if _train_range(pred) else None
+        confusion_matrix(gt_train, _pred_train_ids(pred, pred_path, pred_ids), out=conf)
+    if as_train is not None and _global_accuracy(as_train) > _global_accuracy(conf):
+        raise EvaluationError(
+            f"{pred_dir}: predictions look like train ids (0..18), not label ids: pixel accuracy "
+            f"{_global_accuracy(as_train):.3f} read as train ids vs {_global_accuracy(conf):.3f} as "
+            "label ids; write labelId PNGs, or pass --train-ids (--label-ids skips this check)")
     return {
         "split": split,
         "gt_root": str(gt_root),
         "pred_dir": str(pred_dir),
+        "pred_ids": "train" if pred_ids == "train" else "label",
         "n_images": len(gt_files),
         **scores(conf),
         "confusion_rows": list(CLASS_NAMES),
@@ -324,19 +383,36 @@ def _nan_to_none(obj: Any) -> Any:
     return obj
 
 
+CLI_DESCRIPTION = (
+    "Score PNG predictions against Cityscapes ground truth "
+    "(GT_ROOT/gtFine/SPLIT/{city}/*_gtFine_labelIds.png) as cityscapesScripts' "
+    "evalPixelLevelSemanticLabeling does: class and category IoU, accuracies, confusion matrix. "
+    "Predictions hold label ids unless --train-ids; label-id predictions that score better read "
+    "as train ids are refused (train ids evaluated as label ids score near 0).")
+
+
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gt-root", required=True, help="Cityscapes root holding gtFine/{split}/{city}/")
     p.add_argument("--split", default="val", help="ground-truth split (default: val)")
-    p.add_argument("--pred", required=True, help="folder of labelId PNG predictions, searched recursively")
+    p.add_argument("--pred", required=True,
+                   help="folder of PNG predictions, searched recursively; one per ground-truth "
+                        "image, named {city}_{seq:06d}_{frame:06d}*.png")
     p.add_argument("--out", help="write the metrics as JSON here (NaN scores as null)")
     p.add_argument("--cities", nargs="+", help="evaluate only these cities")
+    ids = p.add_mutually_exclusive_group()
+    ids.add_argument("--train-ids", dest="pred_ids", action="store_const", const="train",
+                     help="the PNGs hold train ids (0..18, 255 = none) instead of label ids")
+    ids.add_argument("--label-ids", dest="pred_ids", action="store_const", const="label",
+                     help="the PNGs hold label ids (the default), without the check that they "
+                          "do not read better as train ids")
+    p.set_defaults(pred_ids="auto")
 
 
 def _run(args: argparse.Namespace) -> int:
     from .h5io import write_json
 
     try:
-        res = evaluate_folder(args.gt_root, args.split, args.pred, args.cities)
+        res = evaluate_folder(args.gt_root, args.split, args.pred, args.cities, args.pred_ids)
     except (EvaluationError, ImageError) as e:
         print(f"tagseg evaluate: error: {e}", file=sys.stderr)
         return 1
@@ -355,7 +431,9 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "evaluate",
         help="evaluate a folder of labelId predictions (Cityscapes semantics)",
-        description=(__doc__ or "").split("\n\n")[0],
+        description=CLI_DESCRIPTION,
+        epilog="example: tagseg evaluate --gt-root data/cityscapes --split val --pred preds/ "
+               "--out metrics.json",
     )
     _add_arguments(p)
     p.set_defaults(func=_run)
@@ -364,7 +442,7 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``tagseg evaluate --gt-root ROOT --split val --pred DIR --out metrics.json``; exit status."""
-    p = argparse.ArgumentParser(prog="tagseg evaluate", description=(__doc__ or "").split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="tagseg evaluate", description=CLI_DESCRIPTION)
     _add_arguments(p)
     return _run(p.parse_args(argv))
 

@@ -185,7 +185,7 @@ def evaluate_variant(gt_root: str | os.PathLike, split: str, pred_root: str | os
 
     result: dict[str, Any] = {"dataset": dataset, "variant": variant, "split": split}
     for kind in ("raw", "crf"):
-        r = evaluate_folder(gt_root, split, Path(pred_root) / kind)
+        r = evaluate_folder(gt_root, split, Path(pred_root) / kind, pred_ids="label")  # ours: label ids
         result["n_images"] = r["n_images"]
         result[kind] = {k: r[k] for k in (*SCORE_KEYS, "confusion_rows", "confusion_columns", "confusion_matrix")}
     result = _clean(result)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from tagseg.config import retrieval_config
 from tagseg.datasets import extra as extra_data
+from tagseg.datasets import listing as dataset_listing
 from tagseg.datasets import webvideos as webvideos_data
 from tagseg.frames import needed_offsets
 from tagseg.train import rules as train_rules
@@ -44,10 +45,31 @@ def synth_marker(dataset):
     return str(Path(dataset_cfg(dataset)["root"]) / "synthcity.json")
 
 
+_listed = {}  # dataset -> its file list, written once per Snakemake process
+
+
 def dataset_inputs(wildcards):
-    """Inputs of the `manifest` rule: the rendered dataset for synthcity, nothing otherwise."""
+    """Inputs of the `manifest` rule: the rendered dataset for synthcity (its marker file, which
+    rule `synthesize` writes last); for a tree the user unpacked, its file list, rewritten here
+    (at DAG build) only when the tree changed, so that Snakemake reruns the manifest and what
+    depends on it exactly then (tagseg.datasets.listing)."""
     cfg = dataset_cfg(wildcards.dataset)
-    return [synth_marker(wildcards.dataset)] if cfg["kind"] == "synthcity" else []
+    if cfg["kind"] == "synthcity":
+        return [synth_marker(wildcards.dataset)]
+    if wildcards.dataset not in _listed:
+        path = dataset_listing.listing_path(wildcards.dataset)
+        if dataset_listing.update(cfg["root"], list(cfg["shards"]), path):
+            _exists_now(path)
+        _listed[wildcards.dataset] = path
+    return [_listed[wildcards.dataset]]
+
+
+def _exists_now(path):
+    """Tell Snakemake's file-existence cache (filled when the DAG build starts, before this input
+    function wrote ``path``) that ``path`` exists now."""
+    exists = getattr(getattr(workflow, "iocache", None), "exists_local", None)
+    if isinstance(exists, dict):
+        exists[path] = True
 
 
 def manifest_path(wildcards):
@@ -61,6 +83,29 @@ def synth_dataset(wildcards):
         if cfg["kind"] == "synthcity" and cfg["root"] == wildcards.root:
             return name
     raise ValueError(f"no synthcity dataset in config has root {wildcards.root!r}")
+
+
+# ---- checks before the first job runs (Snakefile `onstart`; dry runs skip them) ----
+def preflight():
+    """Stop with one line before any job runs when a folder the planned jobs write is not
+    writable, or a synthcity root to render holds files tagseg did not write."""
+    from tagseg.fsutil import writable_problem
+
+    jobs = list(workflow.dag.needrun_jobs())
+    paths = [str(f) for j in jobs for f in (*j.output, *j.log, *([j.benchmark] if j.benchmark else []))]
+    synth = [j.wildcards for j in jobs if j.rule.name == "synthesize"]
+    problem = writable_problem(paths + [w.root for w in synth])  # a root's parent takes the render
+    if problem is None and synth:
+        from tagseg.datasets.synthcity import RootNotOurs, check_root
+
+        for w in synth:
+            try:
+                check_root(w.root, key=f"datasets.{synth_dataset(w)}.root")
+            except RootNotOurs as e:
+                problem = str(e)
+                break
+    if problem:
+        sys.exit(problem)
 
 
 # ---- flow (flow.smk) ----
@@ -89,9 +134,31 @@ def retrieval_cfg(wildcards=None):
     return retrieval_config(config, dataset)
 
 
-def retrieval_catalogue(wildcards):
-    """The rendered web catalogue when the index backend reads a synthcity root's web/ folder."""
+def local_catalogue_dir(dataset):
+    """Where `retrieval_local_catalogue` writes a dataset's catalogue of local videos."""
+    return f"results/{dataset}/retrieval/local"
+
+
+def retrieval_index(wildcards):
+    """Catalogue the `index` backend reads: the local videos' when `retrieval.local` is set,
+    else `retrieval.index`, else (synthcity) the rendered web catalogue; None for youtube."""
     cfg, ds = retrieval_cfg(wildcards), dataset_cfg(wildcards.dataset)
+    if cfg["backend"] != "index":
+        return None
+    if cfg.get("local"):
+        return f"{local_catalogue_dir(wildcards.dataset)}/catalogue.json"
+    if cfg.get("index"):
+        return str(cfg["index"])
+    if ds["kind"] == "synthcity":
+        return f"{ds['root']}/web/catalogue.json"
+    return None
+
+
+def retrieval_catalogue(wildcards):
+    """The catalogue file when a rule of this workflow writes it (rendered web videos, local videos)."""
+    cfg, ds = retrieval_cfg(wildcards), dataset_cfg(wildcards.dataset)
+    if cfg["backend"] == "index" and cfg.get("local"):
+        return [f"{local_catalogue_dir(wildcards.dataset)}/catalogue.json"]
     if cfg["backend"] == "index" and not cfg.get("index") and ds["kind"] == "synthcity":
         return [f"{ds['root']}/web/truth.json"]
     return []
@@ -105,18 +172,23 @@ def retrieval_checkpoint(wildcards):
 
 
 def retrieval_truth(wildcards):
+    """Truth of `retrieval_quality`: the labelled spans of `retrieval.local`, or synthcity's
+    rendered web videos."""
+    if retrieval_cfg(wildcards).get("local"):
+        return f"{local_catalogue_dir(wildcards.dataset)}/truth.json"
     ds = dataset_cfg(wildcards.dataset)
     if ds["kind"] != "synthcity":
         raise ValueError(
-            f"results/{wildcards.dataset}/retrieval/quality.json needs rendered truth: dataset "
-            f"{wildcards.dataset!r} is of kind {ds['kind']!r}, only synthcity has it"
+            f"results/{wildcards.dataset}/retrieval/quality.json needs truth: dataset "
+            f"{wildcards.dataset!r} is of kind {ds['kind']!r}; only synthcity renders it, or "
+            f"label local videos under config key datasets.{wildcards.dataset}.retrieval.local"
         )
     return f"{ds['root']}/web/truth.json"
 
 
 def retrieval_class_files(stage, ext="json"):
     return lambda w: [
-        f"results/{w.dataset}/retrieval/{stage}/{c}.{ext}" for c in retrieval_cfg()["classes"]
+        f"results/{w.dataset}/retrieval/{stage}/{c}.{ext}" for c in retrieval_cfg(w)["classes"]
     ]
 
 

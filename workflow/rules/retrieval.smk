@@ -4,6 +4,8 @@ One job per (dataset, class) and stage: search -> thumbnails -> download -> keyf
 Videos are cached in results/{dataset}/retrieval/videos/{cls}/ with a yt-dlp download archive
 (not a rule output, so a rerun skips finished downloads). On synthcity the web videos are
 rendered by `retrieval_webvideos` and `retrieval_quality` scores every filter against truth.
+With `retrieval.local` (config/realfootage.yaml) the search results are video files on disk,
+catalogued with labelled time spans by `retrieval_local_catalogue`, and scored the same way.
 
     snakemake --cores 2 results/synthcity/retrieval/quality.json
     snakemake --cores 2 results/synthcity/retrieval/clips/car.h5
@@ -30,6 +32,26 @@ rule retrieval_webvideos:
         "../scripts/retrieval_webvideos.py"
 
 
+rule retrieval_local_catalogue:
+    output:
+        catalogue="results/{dataset}/retrieval/local/catalogue.json",
+        truth="results/{dataset}/retrieval/local/truth.json",
+    params:
+        cfg=lambda w: {k: retrieval_cfg(w).get(k) for k in ("classes", "keywords", "local")},
+    log:
+        "results/{dataset}/logs/retrieval/local_catalogue.log",
+    benchmark:
+        "results/{dataset}/benchmarks/retrieval/local_catalogue.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/tagseg.yaml"
+    script:
+        "../scripts/retrieval_local_catalogue.py"
+
+
 rule retrieval_search:
     input:
         manifest=manifest_path,
@@ -38,7 +60,7 @@ rule retrieval_search:
         "results/{dataset}/retrieval/search/{cls}.json",
     params:
         cfg=lambda w: retrieval_cfg(w),
-        dataset=lambda w: dataset_cfg(w.dataset),
+        index=retrieval_index,
     log:
         "results/{dataset}/logs/retrieval/search-{cls}.log",
     benchmark:

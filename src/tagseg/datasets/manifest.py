@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import classes
+from ..errors import TagsegError
 from ..h5io import write_json
 
 
-class ManifestError(ValueError):
+class ManifestError(TagsegError, ValueError):
     """A manifest is missing, malformed, or asks for something it does not hold."""
 
 
@@ -40,6 +41,9 @@ class Snippet:
     ``frames`` are ordered frame paths; ``annotated`` indexes the annotated frame in it.
     ``gt`` is the ``*_labelIds.png`` of that frame, or None. ``tags`` are class names.
     ``flow_gt`` is an HDF5 file of exact forward flows (synthcity only), or None.
+    ``extra["missing_frames"]`` lists ``[offset, path]`` of the frames of the snippet's
+    sequence (Cityscapes: the 20th of 30) that the dataset tree lacks; ``frames`` holds the
+    contiguous run around the annotated frame up to them.
     """
 
     id: str
@@ -60,14 +64,45 @@ class Snippet:
         then a class outside the tags may still be present."""
         return bool(self.extra.get("tags_complete", True))
 
+    def missing_frames(self, lo: int | None = None, hi: int | None = None) -> dict[int, str]:
+        """Offset -> path of the frames of this snippet's sequence missing from the dataset tree
+        (only offsets in ``lo..hi`` when given), in offset order."""
+        return {int(o): str(p) for o, p in sorted(self.extra.get("missing_frames", ()))
+                if (lo is None or int(o) >= lo) and (hi is None or int(o) <= hi)}
+
+    def _missing_message(self, lo: int, hi: int, need: str) -> str | None:
+        gone = self.missing_frames(lo, hi)
+        if not gone:
+            return None
+        shown = ", ".join(f"{p} (offset {o:+d})" for o, p in list(gone.items())[:3])
+        more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
+        return (f"snippet {self.id}: frame file {shown}{more} is missing from the dataset tree; "
+                f"{need} frames {lo:+d}..{hi:+d} around the annotated frame "
+                f"{self.frames[self.annotated]}: restore the file (the manifest is rebuilt by itself "
+                "on the next run)")
+
+    def window_error(self, lo: int, hi: int, need: str) -> str | None:
+        """Why frames ``lo..hi`` (offsets from the annotated frame) are not all available, or None.
+
+        ``need`` says who needs them (e.g. "the flow stacks need"). Frames missing from the tree
+        inside the window are named, with what to do; otherwise the snippet is simply too short
+        (its video starts or ends there) and the message says which frames it has.
+        """
+        first, last = -self.annotated, len(self.frames) - 1 - self.annotated
+        if first <= lo and hi <= last:
+            return None
+        return self._missing_message(lo, hi, need) or (
+            f"snippet {self.id}: {need} frames {lo:+d}..{hi:+d} around the annotated frame, but "
+            f"its sequence has frames {first:+d}..{last:+d} only ({len(self.frames)} frames)")
+
     def frame_path(self, offset: int) -> str:
         """Path of the frame ``offset`` frames after the annotated one (negative: before)."""
         i = self.annotated + offset
         if not 0 <= i < len(self.frames):
-            raise ManifestError(
+            lo, hi = min(offset, 0), max(offset, 0)
+            raise ManifestError(self._missing_message(lo, hi, f"offset {offset:+d} needs") or (
                 f"snippet {self.id}: needs frame at offset {offset:+d} from the annotated frame, "
-                f"but it has only {len(self.frames)} frames (annotated index {self.annotated})"
-            )
+                f"but it has only {len(self.frames)} frames (annotated index {self.annotated})"))
         return self.frames[i]
 
 

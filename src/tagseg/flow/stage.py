@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import h5io
 from ..datasets.manifest import Snippet, load
+from ..errors import TagsegError
 from ..images import ImageError, read_rgb
 from ..provenance import Expectations, stage_config
 from . import storage
@@ -28,7 +29,7 @@ log = logging.getLogger("tagseg.flow")
 Backend = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-class FlowInputError(ValueError):
+class FlowInputError(TagsegError, ValueError):
     """A snippet cannot give the frames its flow stacks need (too few, unreadable, mixed sizes)."""
 
 
@@ -69,13 +70,11 @@ def read_gray_frames(snippet: Snippet, offsets: Sequence[int], size: tuple[int, 
     a frame is unreadable, or its frames differ in size.
     """
     lo, hi = min(offsets), max(offsets)
-    first, last = -snippet.annotated, len(snippet.frames) - 1 - snippet.annotated
-    if lo < first or hi > last:
-        raise FlowInputError(
-            f"snippet {snippet.id}: flow stacks need frames {lo:+d}..{hi:+d} around the annotated "
-            f"frame, but it has frames {first:+d}..{last:+d} ({len(snippet.frames)} frames); "
-            "lower config 'flow.L' or change 'frames.train_offsets'"
-        )
+    why = snippet.window_error(lo, hi, "the flow stacks (config flow.L, frames.train_offsets) need")
+    if why is not None:
+        if not snippet.missing_frames(lo, hi):  # too short by itself: only a smaller window helps
+            why += "; lower config 'flow.L' or change 'frames.train_offsets'"
+        raise FlowInputError(why)
     out: dict[int, np.ndarray] = {}
     native: tuple[int, int] | None = None
     ref = ""

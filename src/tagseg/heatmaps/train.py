@@ -26,7 +26,7 @@ from ..model.vgg import IMAGENET_URL, check_and_load, load_state
 from ..model.efficientnet_lite import load_imagenet
 from .cam import CAMNet
 from .iconic import IconicImages, scan, split_held_out
-from .model import imagenet_available, resolve_heads, save_checkpoint, tagged_classes
+from .model import resolve_heads, save_checkpoint, tagged_classes
 
 log = logging.getLogger("tagseg.heatmaps")
 
@@ -217,7 +217,8 @@ def run_classifiers(
         if cam_cfg.get("backbone", "vgg16") == "vgg16" and weights != "none":  # (EfficientNet: train_cam)
             if weights != "imagenet":
                 init_state, init_source = load_state(weights), str(weights)
-            elif imagenet_available(cfg):  # else from scratch, as documented for vgg16
+            elif ((im_cfg.get("weights") and im_cfg.get("backbone", "vgg16") == "vgg16")
+                  or im_cfg.get("allow_download")):  # a VGG-16 file; else from scratch (documented)
                 init_state, init_source = _imagenet_state(im_cfg)
         model, report = train_cam(iconic, cam_classes, cam_cfg, device, seed,
                                   init_state, init_source, progress)

@@ -107,50 +107,65 @@ def square_crops(frame: np.ndarray, n: int) -> list[np.ndarray]:
     return [frame[:, s:s + side] if w >= h else frame[s:s + side] for s in starts]
 
 
+IMAGENET_SIDE = 224
+"""Shorter side, pixels, at which ImageNet heads see frames: the resolution those networks were
+trained at (the ``scale`` knob applies to the CAM heads' own training size)."""
+
+
 def classifier_scorer(
     checkpoint: str, class_names: Sequence[str], device: str = "cpu",
     heatmaps_cfg: dict | None = None, batch_size: int = 16, scale: float = 1.0, crops: int = 0,
+    imagenet_side: int = IMAGENET_SIDE,
 ) -> Scorer:
     """Scorer from the ``classifiers`` checkpoint (:func:`tagseg.heatmaps.model.load_model`).
 
-    Frames are resized so the shorter side is ``scale`` x the checkpoint's ``input_size``
-    (unchanged when it is 0), ImageNet-normalised, cut into ``crops`` square crops (0: the
-    whole frame; :func:`square_crops`) and scored by ``HeatmapModel.maps``; a frame's score is
-    the maximum over its crops. Columns follow ``class_names`` (a class the checkpoint lacks
-    scores 0).
+    Frames are resized so the shorter side is ``scale`` x the checkpoint's ``input_size`` for
+    classes with CAM heads (unchanged when that is 0) and ``imagenet_side`` for classes with
+    ImageNet heads, ImageNet-normalised, cut into ``crops`` square crops (0: the whole frame;
+    :func:`square_crops`) and scored by ``HeatmapModel.maps``; a frame's score is the maximum
+    over its crops. Columns follow ``class_names`` (a class the checkpoint lacks scores 0).
     """
     import torch
 
     from ..device import resolve
     from ..heatmaps.model import load_model
 
-    if scale <= 0 or crops < 0:
-        raise ValueError(f"config key retrieval.classifiers: scale must be > 0 and crops >= 0, "
-                         f"got scale={scale}, crops={crops}")
+    if scale <= 0 or crops < 0 or imagenet_side <= 0:
+        raise ValueError(f"config key retrieval.classifiers: scale and imagenet_side must be > 0 "
+                         f"and crops >= 0, got scale={scale}, imagenet_side={imagenet_side}, "
+                         f"crops={crops}")
     dev = resolve(device) if device else torch.device("cpu")
     model = load_model(checkpoint, heatmaps_cfg, dev)
-    cols = [model.class_names.index(c) if c in model.class_names else -1 for c in class_names]
-    side = scale * int(getattr(model, "input_size", 0) or 0)
+    cam_side = scale * int(getattr(model, "input_size", 0) or 0)
+    # shorter side -> [(output column, model column)]: one pass per resolution in use
+    passes: dict[float, list[tuple[int, int]]] = {}
+    for j, name in enumerate(class_names):
+        if name in model.class_names:
+            side = float(imagenet_side) if model.heads.get(name) == "imagenet" else cam_side
+            passes.setdefault(side, []).append((j, model.class_names.index(name)))
     per = max(crops, 1)
+
+    @torch.no_grad()
+    def views(chunk: np.ndarray, side: float) -> torch.Tensor:
+        h, w = chunk.shape[1:3]
+        if side:
+            k = side / min(h, w)
+            chunk = np.stack([cv2.resize(f, (max(1, round(w * k)), max(1, round(h * k))),
+                                         interpolation=cv2.INTER_AREA) for f in chunk])
+        v = np.stack([c for f in chunk for c in square_crops(f, crops)])
+        x = (v.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+        return torch.from_numpy(x).permute(0, 3, 1, 2).to(dev)
 
     @torch.no_grad()
     def score(frames: np.ndarray) -> np.ndarray:
         frames = _check_frames(frames)
-        out = np.zeros((len(frames), len(cols)), np.float32)
+        out = np.zeros((len(frames), len(class_names)), np.float32)
         for start in range(0, len(frames), batch_size):
             chunk = frames[start:start + batch_size]
-            h, w = chunk.shape[1:3]
-            if side:
-                k = side / min(h, w)
-                chunk = np.stack([cv2.resize(f, (max(1, round(w * k)), max(1, round(h * k))),
-                                             interpolation=cv2.INTER_AREA) for f in chunk])
-            views = np.stack([c for f in chunk for c in square_crops(f, crops)])
-            x = (views.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
-            xt = torch.from_numpy(x).permute(0, 3, 1, 2).to(dev)
-            s, _ = model.maps(xt, (1, 1))
-            s = s.float().cpu().numpy().reshape(len(chunk), per, -1).max(1)
-            for j, c in enumerate(cols):
-                if c >= 0:
+            for side, cols in passes.items():
+                s, _ = model.maps(views(chunk, side), (1, 1))
+                s = s.float().cpu().numpy().reshape(len(chunk), per, -1).max(1)
+                for j, c in cols:
                     out[start:start + len(chunk), j] = s[:, c]
         return np.clip(out, 0.0, 1.0)
 
@@ -170,5 +185,6 @@ def from_config(cfg: dict, class_names: Sequence[str], checkpoint: str | None = 
             raise ValueError("config key retrieval.scorer is 'classifiers' but no checkpoint path was given")
         c = cfg.get("classifiers") or {}
         return classifier_scorer(checkpoint, class_names, device, heatmaps_cfg,
-                                 scale=float(c.get("scale", 1.0)), crops=int(c.get("crops", 0)))
+                                 scale=float(c.get("scale", 1.0)), crops=int(c.get("crops", 0)),
+                                 imagenet_side=int(c.get("imagenet_side", IMAGENET_SIDE)))
     raise ValueError(f"config key retrieval.scorer: unknown scorer {kind!r} (palette | classifiers)")

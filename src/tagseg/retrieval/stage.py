@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..datasets.manifest import load as load_manifest
-from . import clips, download, keyframes, quality, search, thumbnails, webvideos
+from . import clips, download, keyframes, local, quality, search, thumbnails, webvideos
 from .scoring import Scorer, from_config
 
 log = logging.getLogger("tagseg.retrieval")
@@ -25,15 +25,6 @@ def keywords(cfg: Mapping[str, Any], cls: str) -> list[str]:
     """Search keywords of ``cls``: ``retrieval.keywords[cls]`` or the class name ('_' -> ' ')."""
     kws = (cfg.get("keywords") or {}).get(cls) or [search.default_keyword(cls)]
     return [kws] if isinstance(kws, str) else list(kws)
-
-
-def index_source(cfg: Mapping[str, Any], dataset_cfg: Mapping[str, Any]) -> str | None:
-    """Catalogue of the ``index`` backend: ``retrieval.index``, else a synthcity root's ``web/catalogue.json``."""
-    if cfg.get("index"):
-        return str(cfg["index"])
-    if dataset_cfg.get("kind") == "synthcity":
-        return str(Path(dataset_cfg["root"]) / "web" / "catalogue.json")
-    return None
 
 
 def _fetch_kw(cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,10 +43,11 @@ def _class_index(names: Sequence[str], cls: str) -> int:
     return list(names).index(cls)
 
 
-def run_search(cfg, dataset_cfg, cls: str, out_json: str) -> dict[str, Any]:
+def run_search(cfg, index: str | None, cls: str, out_json: str) -> dict[str, Any]:
+    """``index``: the catalogue of the ``index`` backend (workflow: ``retrieval_index``)."""
     return search.run(out_json, class_name=cls, keywords=keywords(cfg, cls),
                       n=int(cfg["search_results"]), backend=cfg["backend"],
-                      index=index_source(cfg, dataset_cfg), **_fetch_kw(cfg))
+                      index=index, **_fetch_kw(cfg))
 
 
 def run_thumbnails(cfg, cls, search_json, manifest, out_json, checkpoint=None, device="cpu",
@@ -97,6 +89,11 @@ def run_quality(truth_json: str, classes: Sequence[str], results_dir: str, out_j
     q = quality.run(truth_json, paths, out_json)
     log.info("retrieval quality: %s", quality.summary(q))
     return q
+
+
+def run_local_catalogue(cfg: Mapping[str, Any], out_dir: str) -> dict[str, Any]:
+    """Catalogue, thumbnails and truth of the local videos of ``retrieval.local`` (:mod:`.local`)."""
+    return local.build(cfg["local"], list(cfg["classes"]), out_dir, keywords=cfg.get("keywords"))
 
 
 def run_webvideos(cfg: Mapping[str, Any], root: str) -> dict[str, Any]:

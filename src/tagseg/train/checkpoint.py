@@ -27,7 +27,7 @@ from ..model.two_stream import NetConfig, TwoStreamNet
 FORMAT = "tagseg-two-stream/1"
 
 
-class CheckpointError(ValueError, TagsegError):
+class CheckpointError(TagsegError, ValueError):
     """A checkpoint is unreadable, foreign, or from another variant / class table / network."""
 
 

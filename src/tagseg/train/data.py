@@ -27,7 +27,7 @@ from ..images import read_label, read_rgb
 from ..model.vgg import IMAGENET_MEAN, IMAGENET_STD
 
 
-class DataError(ValueError, TagsegError):
+class DataError(TagsegError, ValueError):
     """An input artifact is missing a snippet or frame, or has the wrong shape / depth."""
 
 

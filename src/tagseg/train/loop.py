@@ -41,7 +41,7 @@ from .rules import STAGE_OF_INPUT
 log = logging.getLogger("tagseg.train")
 
 
-class TrainingError(RuntimeError, TagsegError):
+class TrainingError(TagsegError, RuntimeError):
     """Training cannot go on (non-finite loss, bad configuration); the last checkpoint is kept."""
 
 

@@ -13,7 +13,8 @@ ray casting), ``shade`` (materials, sky, haze, sensor), ``shadows`` (cast shadow
 (the Cityscapes-layout tree, :func:`render`).
 """
 
-from .dataset import CITIES, SPLITS, render, snippet_id
+from .dataset import CITIES, MARKER, SPLITS, RootNotOurs, check_root, is_render, render, snippet_id
 from .street import DENSITY_KEYS
 
-__all__ = ["CITIES", "DENSITY_KEYS", "SPLITS", "render", "snippet_id"]
+__all__ = ["CITIES", "DENSITY_KEYS", "MARKER", "SPLITS", "RootNotOurs", "check_root", "is_render",
+           "render", "snippet_id"]

@@ -9,9 +9,11 @@ Layout under ``root`` (``{id}`` = ``{city}_{seq:06d}``)::
     flowGt/{split}/{city}/{id}_{annotated:06d}_flowGt.h5                   exact flows
     iconic/{class_name}/{i:04d}.png                                        iconic images
     synthcity.json                                                         written last
+    .tagseg-synthcity                                                      marks a render
 
 Everything is rendered into a hidden temporary folder beside ``root`` that is renamed to
-``root`` only when complete.
+``root`` only when complete. A render replaces ``root`` only when it is missing, empty or a
+previous render (:func:`check_root`): tagseg never deletes a folder it did not write.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import cv2
 import numpy as np
 
 from ... import __version__, classes
+from ...fsutil import apply_umask
 from ...h5io import write_artifact
 from .iconic import GROUP, render_iconic_group
 from .street import DENSITY_KEYS, Street
@@ -41,6 +44,50 @@ from .video import render_snippet
 CITIES: dict[str, tuple[str, ...]] = {"train": ("alphaville", "brickton"), "val": ("cedarfield",)}
 """City names per split; snippet ``k`` of a split goes to city ``k % n`` with seq ``k // n``."""
 SPLITS = ("train", "val")
+MARKER = ".tagseg-synthcity"
+"""File in every rendered root: the folder is tagseg's to replace on the next render."""
+
+
+class RootNotOurs(ValueError):
+    """The render root holds files that tagseg did not write."""
+
+
+def is_render(root: str | os.PathLike) -> bool:
+    """True when ``root`` holds a previous render: its :data:`MARKER`, or (renders made before
+    the marker existed) the ``synthcity.json`` summary a render writes last."""
+    root = Path(root)
+    if (root / MARKER).is_file():
+        return True
+    try:
+        info = json.loads((root / "synthcity.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("dataset") == "synthcity" and "params" in info
+
+
+def check_root(root: str | os.PathLike, overwrite: bool = False, key: str | None = None) -> None:
+    """Raise :class:`RootNotOurs` unless rendering may replace ``root``: it is missing, an empty
+    folder, a previous render (:func:`is_render`), or ``overwrite`` is set. A previous render
+    without the marker gets it now (its ``synthcity.json`` is removed before a rerun).
+    ``key`` names the config key that set ``root``, for the message."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise RootNotOurs(f"synthcity: root {root} exists and is not a folder")
+    if overwrite or not root.exists() or not any(root.iterdir()):
+        return
+    if is_render(root):
+        if not (root / MARKER).is_file():
+            _write_marker(root)
+        return
+    fix = f"set config key {key} to a new or empty folder" if key else \
+        "choose a new or empty folder, or pass --overwrite to replace it"
+    raise RootNotOurs(f"synthcity: {root} is not empty and holds no previous render "
+                      f"(no {MARKER}); rendering would delete it: {fix}")
+
+
+def _write_marker(root: Path) -> None:
+    (root / MARKER).write_text(f"rendered by tagseg {__version__} (tagseg synth / rule synthesize); "
+                               "a new render replaces this whole folder\n")
 
 
 @functools.lru_cache(maxsize=4)
@@ -166,7 +213,7 @@ def render(root: str | os.PathLike, *, seed: int = 0, width: int = 256, height: 
            annotated: int = 19, flow_offsets: Sequence[int] = range(-6, 8),
            iconic_per_class: int = 40, iconic_size: int = 96, workers: int = 1,
            density: Mapping[str, float] | None = None, hood: float = 0.08,
-           noise: float = 1.0) -> dict[str, Any]:
+           noise: float = 1.0, overwrite: bool = False) -> dict[str, Any]:
     """Render the synthcity dataset into ``root`` (Cityscapes layout; see module docstring).
 
     ``seed``: everything random; same seed and parameters give byte-identical PNGs and
@@ -180,6 +227,8 @@ def render(root: str | os.PathLike, *, seed: int = 0, width: int = 256, height: 
     :data:`~.street.DENSITY_KEYS`). ``hood``: height of the ego-vehicle hood at the image
     centre as a fraction of the frame height (label ``ego_vehicle``, ignored), 0 for none.
     ``noise``: multiplier of the sensor noise (0: noise-free frames, e.g. to check flows).
+    ``overwrite``: replace ``root`` even when it holds files of no previous render (else
+    :class:`RootNotOurs`, before anything is rendered).
 
     Returns the dictionary also written to ``root/synthcity.json``: parameters, counts,
     per-class pixel frequencies of the ground truth, timing, library version.
@@ -192,11 +241,11 @@ def render(root: str | os.PathLike, *, seed: int = 0, width: int = 256, height: 
         iconic_size=int(iconic_size), density={k: float(v) for k, v in sorted((density or {}).items())},
         hood=float(hood), noise=float(noise))
     _check(params)
-    if root.exists() and not root.is_dir():
-        raise ValueError(f"synthcity: root {root} exists and is not a folder")
+    check_root(root, overwrite)
     root.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    apply_umask(tmp, folder=True)  # mkdtemp makes it 0700; the dataset gets the user's umask
     try:
         jobs: list[tuple] = []
         for split, n in (("train", params["train_snippets"]), ("val", params["val_snippets"])):
@@ -208,6 +257,7 @@ def render(root: str | os.PathLike, *, seed: int = 0, width: int = 256, height: 
         results = _run_jobs(jobs, int(workers))
         iconic = [f for r in results[n_snip:] for f in r]
         info = _summary(params, results[:n_snip], iconic, time.time() - t0, workers)
+        _write_marker(tmp)
         with open(tmp / "synthcity.json", "w") as fh:
             json.dump(info, fh, indent=2)
             fh.write("\n")
