@@ -22,6 +22,7 @@ import yaml
 
 from tagseg.heatmaps.cam import CAMNet
 from tagseg.model.two_stream import NetConfig, TwoStreamNet
+from tagseg.plan import flow_L
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    L = int(cfg["flow"]["L"])
+    L = flow_L(cfg)
     eff_width = float(cfg["train"]["model"]["width"])
     rows = [("vgg16", 0, a.vgg_width), ("efficientnet_lite0", 0, eff_width),
             ("efficientnet_lite0", int(cfg["train"]["model"].get("frozen_blocks", 0)), eff_width)]

@@ -42,6 +42,7 @@ def from_model(args):
     from tagseg.flow.storage import read_stack
     from tagseg.h5io import open_artifact
     from tagseg.images import read_label, read_rgb
+    from tagseg.plan import shard_file
     from tagseg.predict import predict_probs
     from tagseg.train.checkpoint import load_model
 
@@ -53,7 +54,7 @@ def from_model(args):
         img = read_rgb(s.frame_path(0), tuple(m.size))
         flow = None
         if net.cfg.two_stream:
-            with open_artifact(args.results / "flow" / "val" / f"shard-{s.shard}.h5") as f:
+            with open_artifact(shard_file(str(args.results), "flow", "val", s.shard)) as f:
                 flow = read_stack(f, s.id, 0, net.cfg.flow_channels // 2)
         probs.append(predict_probs(net, img, flow, meta["flow_scale"], torch.device("cpu")))
         imgs.append(torch.from_numpy(img).permute(2, 0, 1).float())

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import yaml
 
+from tagseg import plan
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -59,15 +61,14 @@ def main() -> None:
     out = wd / "bench_extra"
     out.mkdir(parents=True, exist_ok=True)
     variant = yaml.safe_load((REPO / "config/config.yaml").read_text())["train"]["variant"]
-    res = f"results/{a.dataset}"
     rows = {}
     for name, extra in (("baseline", []), ("extra", list(a.extra))):
         cfg = out / f"{name}.yaml"
         cfg.write_text(yaml.safe_dump({"train": {"extra_datasets": extra}}))
-        snakemake(wd, [*a.config, cfg], a.cores, f"{res}/evaluate/{variant}.json",
-                  f"{res}/retrieval/quality.json")
-        for src, dst in ((f"{res}/evaluate/{variant}.json", f"{name}-evaluate.json"),
-                         (f"{res}/train/{variant}/train.json", f"{name}-train.json")):
+        evaluation = plan.evaluate_path(a.dataset, variant)
+        snakemake(wd, [*a.config, cfg], a.cores, evaluation, plan.quality_path(a.dataset, "retrieval"))
+        for src, dst in ((evaluation, f"{name}-evaluate.json"),
+                         (plan.history_path(a.dataset, variant), f"{name}-train.json")):
             shutil.copyfile(wd / src, out / dst)
         ev = json.loads((out / f"{name}-evaluate.json").read_text())
         tr = json.loads((out / f"{name}-train.json").read_text())
@@ -78,8 +79,9 @@ def main() -> None:
         print(f"{name:10s} {','.join(extra) or '-':24s} {n:8d} {it:6d} {100 * raw:8.2f}% {100 * crf:8.2f}%")
     if a.seeds:
         more_seeds(wd, a.dataset, list(a.extra), a.seeds, variant, rows)
-    q = json.loads((wd / res / "retrieval" / "quality.json").read_text())
-    print("\nretrieval quality (results/{}/retrieval/quality.json):".format(a.dataset))
+    quality = plan.quality_path(a.dataset, "retrieval")
+    q = json.loads((wd / quality).read_text())
+    print(f"\nretrieval quality ({quality}):")
     print(json.dumps({k: v for k, v in q.items() if k != "per_class"}, indent=1)[:3000])
 
 
@@ -88,26 +90,24 @@ def more_seeds(wd: Path, dataset: str, extra_names: list[str], seeds: list[int],
     """Train / predict / evaluate both settings per seed from the artifacts already in ``wd``."""
     import torch
 
-    from tagseg.datasets import extra as ex
     from tagseg.datasets.manifest import load
     from tagseg.predict import evaluate_variant, predict_split
-    from tagseg.train import rules as tr
     from tagseg.train.loop import train
 
     torch.set_num_threads(1)
     os.chdir(wd)
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
     config["device"] = "cpu"
-    target = load(f"results/{dataset}/manifest.json")
-    val_flow = tr.shard_paths(config, "flow", dataset, config["predict"]["split"])
+    target = load(plan.manifest_path(dataset))
+    val_flow = plan.shard_paths(config, "flow", dataset, config["predict"]["split"])
     for seed in seeds:
         for name, extra in (("baseline", []), ("extra", extra_names)):
             config["train"]["extra_datasets"] = extra
-            inputs = ex.train_inputs(config, dataset, variant, tr.train_inputs(config, dataset, variant))
+            inputs = plan.train_inputs(config, dataset, variant)
             shards = {k: inputs[k] for k in ("flow", "heatmaps", "pseudo") if k in inputs}
             out = wd / "bench_extra" / f"seed{seed}-{name}"
             out.mkdir(parents=True, exist_ok=True)
-            s = train(load(inputs["manifest"]), tr.run_config(config, variant), variant, out / "model.pt",
+            s = train(load(inputs["manifest"]), plan.train_config(config, variant), variant, out / "model.pt",
                       shards=shards, device="cpu", seed=seed, offsets=config["frames"]["train_offsets"],
                       history_path=out / "train.json", progress=False)
             predict_split(target, config["predict"]["split"], out / "model.pt", variant, out / "predict",

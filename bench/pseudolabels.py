@@ -130,13 +130,14 @@ def proxy_experiment(results: str, split: str, shard: int, cfg: dict, seed: int 
     from tagseg.metrics import confusion_matrix, scores
     from tagseg.pseudolabels.pipeline import label_window
     from tagseg.pseudolabels.quality import ground_truth
+    from tagseg.plan import shard_file
     from tagseg.pseudolabels.stage import tag_table
 
     m = load(os.path.join(results, "manifest.json"))
     rng = np.random.default_rng(seed)
     conf: dict[str, np.ndarray] = {}
     secs = []
-    with h5py.File(os.path.join(results, f"flow/{split}/shard-{shard}.h5"), "r") as ff:
+    with h5py.File(shard_file(results, "flow", split, shard), "r") as ff:
         for s in m.shard(split, shard):
             _, tid, mov = tag_table(m, s)
             fo, flow = read_pairs(ff, s.id)

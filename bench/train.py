@@ -25,16 +25,15 @@ import yaml
 from tagseg.datasets.manifest import load
 from tagseg.device import resolve
 from tagseg.logs import configure
+from tagseg.plan import STAGE_OF_INPUT, net_flow_L, shard_file
 from tagseg.predict import evaluate_variant, predict_split
 from tagseg.train.loop import train
 
-STAGE_DIRS = {"flow": "flow", "heatmaps": "heatmaps", "pseudo": "pseudolabels"}
-
-
 def shard_paths(results: Path, split: str, n: int) -> dict[str, list[Path]]:
+    """{sample input: its stage's shards of ``split``} for the stages whose n shards all exist."""
     out = {}
-    for key, stage in STAGE_DIRS.items():
-        paths = [results / stage / split / f"shard-{i}.h5" for i in range(n)]
+    for key, stage in STAGE_OF_INPUT.items():
+        paths = [Path(shard_file(str(results), stage, split, i)) for i in range(n)]
         if all(p.exists() for p in paths):
             out[key] = paths
     return out
@@ -67,8 +66,7 @@ def main(argv=None) -> int:
     for kv in args.set:
         k, _, v = kv.partition("=")
         apply(cfg, k, v)
-    if cfg["model"].get("flow_L") is None:
-        cfg["model"]["flow_L"] = int(full.get("flow", {}).get("L", 10))
+    cfg["model"]["flow_L"] = net_flow_L(full, cfg)
     m = load(args.results / "manifest.json")
     dev = resolve(args.device)
     t = time.perf_counter()

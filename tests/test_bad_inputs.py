@@ -747,7 +747,7 @@ def test_rule_params_carry_the_hashes_readers_check():
     """Changing a knob of stage X changes rule X's `cfg` param (Snakemake reruns X) and the
     provenance param of every rule that reads X's shards, with the same hash X records; other
     stages' params are unchanged."""
-    from tagseg.train import rules as tr
+    from tagseg import plan as tr
 
     tweaked = _config(tau=0.2)
     assert provenance.stage_config(tweaked, "flow") != provenance.stage_config(CONFIG, "flow")

@@ -27,7 +27,7 @@ def test_wrong_type_is_named():
 
 
 def test_dataset_retrieval_keys_override_the_section():
-    from tagseg.config import retrieval_config
+    from tagseg.plan import retrieval_config
 
     cfg = copy.deepcopy(CONFIG)
     cfg["datasets"]["synthcity"]["retrieval"] = {"thumbnail_threshold": 0.25, "classifiers": {"crops": 5}}

@@ -14,6 +14,7 @@ from tagseg import h5io
 from tagseg.datasets.manifest import Manifest, Snippet
 from tagseg.flow import quality, stage, storage
 from tagseg.flow import synthetic as S
+from tagseg.plan import needed_pairs
 
 H, W, SHIFT = 48, 64, (2, 1)  # content moves +2 px in x, +1 px in y per frame
 CFG = {
@@ -54,10 +55,10 @@ def _dataset(root: Path, n_frames: int = 8, annotated: int = 3, n_snippets: int 
 
 
 def test_needed_pairs_union_of_centres():
-    assert stage.needed_pairs([0], 10) == list(range(-4, 6))
-    assert stage.needed_pairs([0, 3], 4) == [-1, 0, 1, 2, 3, 4, 5]
+    assert needed_pairs([0], 10) == list(range(-4, 6))
+    assert needed_pairs([0, 3], 4) == [-1, 0, 1, 2, 3, 4, 5]
     with pytest.raises(ValueError, match="flow.L"):
-        stage.needed_pairs([0], 5)
+        needed_pairs([0], 5)
 
 
 @pytest.mark.parametrize("backend", ["opencv", "torch"])

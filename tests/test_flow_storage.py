@@ -8,6 +8,7 @@ import pytest
 
 from tagseg.flow import storage
 from tagseg.flow import synthetic as S
+from tagseg.plan import flow_window
 
 STORE = {"encoding": "int16", "quantum": 0.01, "compression": "gzip", "compression_level": 4}
 
@@ -62,8 +63,8 @@ def test_stack_order_and_range(tmp_path):
 
 
 def test_stack_offsets_follow_saleh():
-    assert storage.stack_offsets(0, 10) == [-4, -3, -2, -1, 0, 1, 2, 3, 4, 5]
-    assert storage.stack_offsets(3, 4) == [2, 3, 4, 5]
+    assert flow_window(10, 0) == [-4, -3, -2, -1, 0, 1, 2, 3, 4, 5]
+    assert flow_window(4, 3) == [2, 3, 4, 5]
 
 
 def test_bad_encoding_names_config_key():

@@ -14,7 +14,8 @@ from tagseg.pseudolabels.graph import build_graph, pairwise_weights, spatial_edg
 from tagseg.pseudolabels.motion import inside_outside, motion_boundaries, orientation_boundaries, ray_votes
 from tagseg.pseudolabels.pipeline import label_window
 from tagseg.pseudolabels.solve import alpha_expansion, per_class_cuts, potts_energy, solve
-from tagseg.pseudolabels.stage import PseudoLabelInputError, select_inputs, tag_table, window_offsets
+from tagseg.plan import flow_window as window_offsets
+from tagseg.pseudolabels.stage import PseudoLabelInputError, select_inputs, tag_table
 from tagseg.pseudolabels.storage import PseudoLabelStorageError, read_ablations, read_labels, write_labels
 from tagseg.pseudolabels.superpixels import segment_frame, segment_window
 

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from tagseg import classes as cls
+from tagseg import plan
 from tagseg import report as rp
 from tagseg.ablation import collect
 from tagseg.datasets.manifest import Manifest, Snippet
@@ -178,10 +179,10 @@ def test_report_inputs_follow_the_config():
     cfg = {"train": {"variant": "two_stream", "ablation": ["two_stream"],
                      "variants": {"two_stream": {}}},
            "report": {"frames": 2, "ablation": False}}
-    i = rp.report_inputs(cfg, "synthcity")
+    i = plan.report_inputs(cfg, "synthcity")
     assert "ablation" not in i and i["raw"] == "results/synthcity/predict/two_stream/raw"
     cfg["report"]["ablation"] = True
-    assert rp.report_inputs(cfg, "synthcity")["ablation"] == "results/synthcity/ablation.json"
+    assert plan.report_inputs(cfg, "synthcity")["ablation"] == "results/synthcity/ablation.json"
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tagseg import classes
-from tagseg.config import retrieval_config
+from tagseg.plan import retrieval_config
 from tagseg.heatmaps.model import save_checkpoint
 from tagseg.retrieval import clips, download, keyframes, local, quality, scoring, search, thumbnails
 

@@ -365,7 +365,7 @@ def test_init_from_classifier_checkpoint(tiny, tmp_path):
 
 
 def test_rule_helpers():
-    from tagseg.train import rules as tr
+    from tagseg import plan as tr
 
     config = {"device": "cpu", "datasets": {"d": {"shards": {"train": 2, "val": 1}}}, "flow": {"L": 6},
               "predict": {"split": "val"},
@@ -378,7 +378,7 @@ def test_rule_helpers():
     assert ts["flow"] == ["results/d/flow/train/shard-0.h5", "results/d/flow/train/shard-1.h5"]
     assert ts["pseudo"][1] == "results/d/pseudolabels/train/shard-1.h5" and "heatmaps" in ts
     assert tr.predict_inputs(config, "d", "ts")["flow"] == ["results/d/flow/val/shard-0.h5"]
-    rc = tr.run_config(config, "rgb")
+    rc = tr.train_config(config, "rgb")
     assert rc["model"]["flow_L"] == 6 and list(rc["variants"]) == ["rgb"] and "ablation" not in rc
     assert tr.gpu(config) == 0 and tr.default_variant(config) == "ts"
     config["train"]["ablation"].append("typo")

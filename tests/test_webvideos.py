@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from tagseg import classes as C
+from tagseg import plan
 from tagseg.datasets import extra, webvideos
 from tagseg.datasets.manifest import Manifest, ManifestError, Snippet, load
-from tagseg.frames import needed_offsets
+from tagseg.plan import frame_span, needed_offsets
 from tagseg.h5io import write_artifact
 from tagseg.images import read_rgb, write_png
 from tagseg.retrieval.clips import STAGE as CLIPS_STAGE
@@ -45,8 +46,8 @@ def webvideos_city(cls: str) -> str:
 
 
 def test_windows():
-    assert webvideos.frame_window(OFFSETS) == (-1, 3)
-    assert webvideos.frame_window(needed_offsets({"frames": {"train_offsets": [0]}})) == (-4, 6)
+    assert frame_span(OFFSETS) == (-1, 3)
+    assert frame_span(needed_offsets({"frames": {"train_offsets": [0]}})) == (-4, 6)
     assert webvideos.window_starts(25, -1, 3) == [1, 6, 11, 16, 21]  # last window: frames 20..24
     assert webvideos.window_starts(25, -1, 3, stride=10) == [1, 11, 21]
     assert webvideos.window_starts(4, -1, 3) == []
@@ -100,21 +101,21 @@ def test_train_inputs_with_extra_datasets():
             "flow": ["results/city/flow/train/shard-0.h5", "results/city/flow/train/shard-1.h5"],
             "heatmaps": ["results/city/heatmaps/train/shard-0.h5", "results/city/heatmaps/train/shard-1.h5"],
             "pseudo": ["results/city/pseudolabels/train/shard-0.h5", "results/city/pseudolabels/train/shard-1.h5"]}
-    assert extra.train_inputs(_config([]), "city", "two_stream_pseudo", base) == base
+    assert plan.train_inputs(_config([]), "city", "two_stream_pseudo") == base
     cfg = _config(["web"])
-    d = extra.train_inputs(cfg, "city", "two_stream_pseudo", base)
+    d = plan.train_inputs(cfg, "city", "two_stream_pseudo")
     assert d["manifest"] == "results/city/train/two_stream_pseudo/manifest.json"
     assert d["flow"] == base["flow"] + ["results/web/flow/train/shard-0.h5"]
     assert d["heatmaps"][-1] == "results/web/heatmaps/train/shard-0.h5"
     assert d["pseudo"][-1] == "results/web/pseudolabels/train/shard-0.h5"
-    used, skipped = extra.extra_datasets(cfg, "city", "oracle")
+    used, skipped = plan.extra_datasets(cfg, "city", "oracle")
     assert used == [] and "ground truth" in skipped["web"] and "oracle" in skipped["web"]
-    d = extra.train_inputs(cfg, "city", "oracle", {"manifest": base["manifest"], "flow": base["flow"]})
+    d = plan.train_inputs(cfg, "city", "oracle")
     assert d["flow"] == base["flow"]  # no web shards for the gt loss
     with pytest.raises(ValueError, match="train.extra_datasets.*'nope'"):
-        extra.extra_datasets(_config(["nope"]), "city", "oracle")
+        plan.extra_datasets(_config(["nope"]), "city", "oracle")
     with pytest.raises(ValueError, match="target dataset itself"):
-        extra.extra_datasets(_config(["city"]), "city", "oracle")
+        plan.extra_datasets(_config(["city"]), "city", "oracle")
 
 
 def _manifest(name, kind, size, snippets, shards) -> Manifest:

@@ -109,16 +109,3 @@ def load_config(path: str | os.PathLike = "config/config.yaml") -> dict[str, Any
     validate(config)
     return config
 
-
-def retrieval_config(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
-    """Config section ``retrieval`` with ``datasets.{dataset}.retrieval`` (a dataset's own
-    thresholds and scorer settings) laid over it; nested dicts merge one level deep."""
-    if "retrieval" not in config:
-        raise ConfigError("no 'retrieval' section in the config: add one (see config/config.yaml)")
-    cfg = dict(config["retrieval"])
-    over = {}
-    if dataset is not None:
-        over = ((config.get("datasets") or {}).get(dataset) or {}).get("retrieval") or {}
-    for key, value in over.items():
-        cfg[key] = {**(cfg.get(key) or {}), **value} if isinstance(value, dict) else value
-    return cfg

@@ -11,7 +11,7 @@
 Inputs are the JSON files the pipeline writes anyway (``metrics.json``, ``ablation.json``,
 ``{flow,heatmaps,pseudolabels}/quality.json``) and the predicted labelId PNGs. Scores are
 fractions in [0, 1] in the JSON files and shown in % here. Matplotlib is imported only when
-a figure is drawn, so :func:`report_inputs` is cheap to import from the Snakefile.
+a figure is drawn. The rule's inputs are :func:`tagseg.plan.report_inputs`.
 """
 
 from __future__ import annotations
@@ -29,39 +29,12 @@ import numpy as np
 
 from . import classes as cls
 from .h5io import atomic_path
+from .plan import report_cfg
 
 log = logging.getLogger("tagseg.report")
 
 FIGURES = ("ablation.html", "ablation.png", "class_iou.png", "quality_ladder.png")
 """Fixed-name outputs of :func:`make_figures` under the report folder (plus ``frames/``)."""
-
-
-# --------------------------------------------------------------------------- Snakemake inputs
-
-
-def report_cfg(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Config section ``report`` with defaults (``frames`` 4, ``ablation`` True)."""
-    return {"frames": 4, "ablation": True, **dict(config.get("report") or {})}
-
-
-def report_inputs(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
-    """Input files of rule ``report_figures`` for ``dataset`` (named as the rule's ``input:``)."""
-    from .train import rules as tr
-
-    variant = tr.default_variant(config)
-    r = f"results/{dataset}"
-    inputs: dict[str, Any] = {
-        "manifest": f"{r}/manifest.json",
-        "metrics": f"{r}/metrics.json",
-        "flow_quality": f"{r}/flow/quality.json",
-        "heatmaps_quality": f"{r}/heatmaps/quality.json",
-        "pseudolabels_quality": f"{r}/pseudolabels/quality.json",
-        "raw": f"{r}/predict/{variant}/raw",
-        "crf": f"{r}/predict/{variant}/crf",
-    }
-    if report_cfg(config)["ablation"]:
-        inputs["ablation"] = f"{r}/ablation.json"
-    return inputs
 
 
 # --------------------------------------------------------------------------- helpers

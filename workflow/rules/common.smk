@@ -1,14 +1,10 @@
 """Shared wildcards, config accessors and input functions for every stage."""
 
 import re as _re
-from pathlib import Path
 
-from tagseg.config import retrieval_config
-from tagseg.datasets import extra as extra_data
+from tagseg import plan
 from tagseg.datasets import listing as dataset_listing
 from tagseg.datasets import webvideos as webvideos_data
-from tagseg.frames import needed_offsets
-from tagseg.train import rules as train_rules
 
 
 wildcard_constraints:
@@ -19,30 +15,12 @@ wildcard_constraints:
 
 def dataset_cfg(dataset):
     """Config section of ``dataset``; an unknown name fails naming the key to add."""
-    try:
-        return config["datasets"][dataset]
-    except KeyError:
-        raise ValueError(
-            f"unknown dataset {dataset!r} in the target path: add it under config key "
-            f"'datasets' (known: {', '.join(config['datasets'])})"
-        )
-
-
-def n_shards(dataset, split):
-    return dataset_cfg(dataset)["shards"][split]
+    return plan.dataset_cfg(config, dataset)
 
 
 def shard_paths(stage, dataset, split):
     """All per-shard artifacts of ``stage`` for one split of ``dataset``."""
-    return [
-        f"results/{dataset}/{stage}/{split}/shard-{i}.h5"
-        for i in range(n_shards(dataset, split))
-    ]
-
-
-def synth_marker(dataset):
-    """The file the `synthesize` rule writes last (synthcity datasets only)."""
-    return str(Path(dataset_cfg(dataset)["root"]) / "synthcity.json")
+    return plan.shard_paths(config, stage, dataset, split)
 
 
 _listed = {}  # dataset -> its file list, written once per Snakemake process
@@ -55,7 +33,7 @@ def dataset_inputs(wildcards):
     depends on it exactly then (tagseg.datasets.listing)."""
     cfg = dataset_cfg(wildcards.dataset)
     if cfg["kind"] == "synthcity":
-        return [synth_marker(wildcards.dataset)]
+        return [plan.synth_marker(config, wildcards.dataset)]
     if wildcards.dataset not in _listed:
         path = dataset_listing.listing_path(wildcards.dataset)
         if dataset_listing.update(cfg["root"], list(cfg["shards"]), path):
@@ -73,7 +51,7 @@ def _exists_now(path):
 
 
 def manifest_path(wildcards):
-    return f"results/{wildcards.dataset}/manifest.json"
+    return plan.manifest_path(wildcards.dataset)
 
 
 # ---- synthcity (dataset.smk) ----
@@ -131,65 +109,27 @@ def retrieval_cfg(wildcards=None):
     dataset = getattr(wildcards, "dataset", None)
     if dataset is not None:
         dataset_cfg(dataset)  # an unknown dataset fails here, naming the key
-    return retrieval_config(config, dataset)
-
-
-def local_catalogue_dir(dataset):
-    """Where `retrieval_local_catalogue` writes a dataset's catalogue of local videos."""
-    return f"results/{dataset}/retrieval/local"
+    return plan.retrieval_config(config, dataset)
 
 
 def retrieval_index(wildcards):
-    """Catalogue the `index` backend reads: the local videos' when `retrieval.local` is set,
-    else `retrieval.index`, else (synthcity) the rendered web catalogue; None for youtube."""
-    cfg, ds = retrieval_cfg(wildcards), dataset_cfg(wildcards.dataset)
-    if cfg["backend"] != "index":
-        return None
-    if cfg.get("local"):
-        return f"{local_catalogue_dir(wildcards.dataset)}/catalogue.json"
-    if cfg.get("index"):
-        return str(cfg["index"])
-    if ds["kind"] == "synthcity":
-        return f"{ds['root']}/web/catalogue.json"
-    return None
+    return plan.retrieval_index(config, wildcards.dataset)
 
 
 def retrieval_catalogue(wildcards):
-    """The catalogue file when a rule of this workflow writes it (rendered web videos, local videos)."""
-    cfg, ds = retrieval_cfg(wildcards), dataset_cfg(wildcards.dataset)
-    if cfg["backend"] == "index" and cfg.get("local"):
-        return [f"{local_catalogue_dir(wildcards.dataset)}/catalogue.json"]
-    if cfg["backend"] == "index" and not cfg.get("index") and ds["kind"] == "synthcity":
-        return [f"{ds['root']}/web/truth.json"]
-    return []
+    return plan.retrieval_catalogue(config, wildcards.dataset)
 
 
 def retrieval_checkpoint(wildcards):
-    """The classifiers checkpoint when `retrieval.scorer` is 'classifiers'."""
-    if retrieval_cfg(wildcards)["scorer"] == "classifiers":
-        return {"checkpoint": f"results/{wildcards.dataset}/classifiers/model.pt"}
-    return {}
+    return plan.retrieval_checkpoint(config, wildcards.dataset)
 
 
 def retrieval_truth(wildcards):
-    """Truth of `retrieval_quality`: the labelled spans of `retrieval.local`, or synthcity's
-    rendered web videos."""
-    if retrieval_cfg(wildcards).get("local"):
-        return f"{local_catalogue_dir(wildcards.dataset)}/truth.json"
-    ds = dataset_cfg(wildcards.dataset)
-    if ds["kind"] != "synthcity":
-        raise ValueError(
-            f"results/{wildcards.dataset}/retrieval/quality.json needs truth: dataset "
-            f"{wildcards.dataset!r} is of kind {ds['kind']!r}; only synthcity renders it, or "
-            f"label local videos under config key datasets.{wildcards.dataset}.retrieval.local"
-        )
-    return f"{ds['root']}/web/truth.json"
+    return plan.retrieval_truth(config, wildcards.dataset)
 
 
 def retrieval_class_files(stage, ext="json"):
-    return lambda w: [
-        f"results/{w.dataset}/retrieval/{stage}/{c}.{ext}" for c in retrieval_cfg(w)["classes"]
-    ]
+    return lambda w: plan.retrieval_class_records(config, w.dataset, stage, ext)
 
 
 # ---- webvideos datasets (dataset.smk) and train.extra_datasets (train.smk) ----
@@ -215,24 +155,18 @@ def webvideos_source(wildcards):
 def webvideos_inputs(wildcards):
     """Inputs of `webvideos_manifest`: the source's clip files (retrieval.classes) and manifest."""
     src = webvideos_source(wildcards)
-    return {"clips": webvideos_data.clip_paths(src, retrieval_cfg()["classes"]),
-            "source_manifest": f"results/{src}/manifest.json"}
+    return {"clips": plan.clip_paths(src, retrieval_cfg()["classes"]),
+            "source_manifest": plan.manifest_path(src)}
 
 
 def webvideos_classifier(wildcards):
-    src = webvideos_source(wildcards)
-    return {"model": f"results/{src}/classifiers/model.pt",
-            "accuracy": f"results/{src}/classifiers/accuracy.json"}
+    return plan.classifier_paths(webvideos_source(wildcards))
 
 
-def train_inputs_with_extra(wildcards):
-    """Inputs of the `train` rule -- the variant's shards, plus those of train.extra_datasets with the
-    training manifest (tagseg.datasets.extra) when that list is not empty."""
-    base = train_rules.train_inputs(config, wildcards.dataset, wildcards.variant)
-    return extra_data.train_inputs(config, wildcards.dataset, wildcards.variant, base)
+def train_inputs(wildcards):
+    """Inputs of the `train` rule: the variant's shards, with train.extra_datasets (tagseg.plan)."""
+    return plan.train_inputs(config, wildcards.dataset, wildcards.variant)
 
 
 def training_manifest_inputs(wildcards):
-    used, _ = extra_data.extra_datasets(config, wildcards.dataset, wildcards.variant)
-    return {"target": f"results/{wildcards.dataset}/manifest.json",
-            "extra": [f"results/{e}/manifest.json" for e in used]}
+    return plan.training_manifest_inputs(config, wildcards.dataset, wildcards.variant)

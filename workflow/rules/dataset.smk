@@ -55,7 +55,7 @@ rule webvideos_manifest:
         "results/{dataset}/manifest.json",
     params:
         dataset=lambda w: dataset_cfg(w.dataset),
-        offsets=needed_offsets(config),
+        offsets=plan.needed_offsets(config),
     log:
         "results/{dataset}/logs/manifest.log",
     benchmark:
@@ -99,7 +99,7 @@ rule training_manifest:
     output:
         "results/{dataset}/train/{variant}/manifest.json",
     params:
-        extra=lambda w: extra_data.extra_datasets(config, w.dataset, w.variant),
+        extra=lambda w: plan.extra_datasets(config, w.dataset, w.variant),
     log:
         "results/{dataset}/logs/train/{variant}-manifest.log",
     benchmark:

@@ -1,6 +1,6 @@
 """Scores: per variant (raw and CRF), the default variant as metrics.json, and the ablation table."""
 
-from tagseg.train import rules as tr
+from tagseg import plan
 
 
 rule evaluate_variant:
@@ -28,7 +28,7 @@ rule evaluate_variant:
 
 rule evaluate:
     input:
-        lambda w: f"results/{w.dataset}/evaluate/{tr.default_variant(config)}.json",
+        lambda w: plan.evaluate_path(w.dataset, plan.default_variant(config)),
     output:
         report(
             "results/{dataset}/metrics.json",
@@ -37,7 +37,7 @@ rule evaluate:
             labels={"dataset": "{dataset}", "file": "metrics.json"},
         ),
     params:
-        variant=lambda w: tr.default_variant(config),
+        variant=lambda w: plan.default_variant(config),
     log:
         "results/{dataset}/logs/evaluate/metrics.log",
     benchmark:
@@ -54,7 +54,7 @@ rule evaluate:
 
 rule ablation:
     input:
-        lambda w: [f"results/{w.dataset}/evaluate/{v}.json" for v in tr.ablation_variants(config)],
+        lambda w: [plan.evaluate_path(w.dataset, v) for v in plan.ablation_variants(config)],
     output:
         json=report(
             "results/{dataset}/ablation.json",
@@ -69,8 +69,8 @@ rule ablation:
             labels={"dataset": "{dataset}", "file": "ablation.md"},
         ),
     params:
-        variants=lambda w: tr.ablation_variants(config),
-        default=lambda w: tr.default_variant(config),
+        variants=lambda w: plan.ablation_variants(config),
+        default=lambda w: plan.default_variant(config),
     log:
         "results/{dataset}/logs/evaluate/ablation.log",
     benchmark:

@@ -1,6 +1,7 @@
 """Classifier heatmaps (Saleh et al. §3.1, Hong et al. §3.1-3.2): train the CAM classifier on
 iconic images, heatmaps of every needed frame per shard, quality on the val split."""
 
+from tagseg import plan
 from tagseg import provenance as prov
 
 
@@ -22,7 +23,7 @@ rule classifiers:
     resources:
         mem_mb=4000,
         runtime=12 * 60,
-        gpu=0 if config["device"] == "cpu" else 1,
+        gpu=plan.gpu(config),
     conda:
         "../../envs/tagseg.yaml"
     script:
@@ -39,7 +40,7 @@ rule heatmaps:
         # every key that changes the maps (not threads, not the quality threshold)
         cfg=lambda w: prov.stage_config(config, "heatmaps"),
         provenance=lambda w: prov.rule_param(config, w.dataset, "heatmaps"),
-        offsets=needed_offsets(config),
+        offsets=plan.needed_offsets(config),
         device=config["device"],
     log:
         "results/{dataset}/logs/heatmaps/{split}-{shard}.log",
@@ -49,7 +50,7 @@ rule heatmaps:
     resources:
         mem_mb=4000,
         runtime=4 * 60,
-        gpu=0 if config["device"] == "cpu" else 1,
+        gpu=plan.gpu(config),
     conda:
         "../../envs/tagseg.yaml"
     script:

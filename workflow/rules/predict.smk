@@ -1,11 +1,11 @@
 """Inference of a trained variant on the scored split: raw and dense-CRF labelId PNGs, overlays."""
 
-from tagseg.train import rules as tr
+from tagseg import plan
 
 
 rule predict:
     input:
-        unpack(lambda w: tr.predict_inputs(config, w.dataset, w.variant)),
+        unpack(lambda w: plan.predict_inputs(config, w.dataset, w.variant)),
     output:
         raw=directory("results/{dataset}/predict/{variant}/raw"),
         crf=directory("results/{dataset}/predict/{variant}/crf"),
@@ -13,7 +13,7 @@ rule predict:
         timing="results/{dataset}/predict/{variant}/timing.json",
     params:
         cfg=lambda w: config["predict"],
-        provenance=lambda w: tr.predict_provenance(config, w.dataset, w.variant),
+        provenance=lambda w: plan.predict_provenance(config, w.dataset, w.variant),
         backbone=config["train"]["model"].get("backbone", "vgg16"),
         device=config["device"],
     log:
@@ -24,7 +24,7 @@ rule predict:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=tr.gpu(config),
+        gpu=plan.gpu(config),
     conda:
         "../../envs/tagseg.yaml"
     script:

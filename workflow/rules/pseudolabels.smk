@@ -1,6 +1,7 @@
 """Pseudo-labels: superpixel graph + attention / appearance / motion unaries + Potts graph cut
 (Hong et al. 2017, §3.2), one job per shard; quality on the val split."""
 
+from tagseg import plan
 from tagseg import provenance as prov
 
 
@@ -14,7 +15,7 @@ rule pseudolabels:
     params:
         cfg=lambda w: prov.stage_config(config, "pseudolabels"),
         provenance=lambda w: prov.rule_param(config, w.dataset, "pseudolabels"),
-        L=lambda w: config["flow"]["L"],
+        L=lambda w: plan.flow_L(config),
         seed=config["seed"],
     log:
         "results/{dataset}/logs/pseudolabels/{split}-{shard}.log",

@@ -4,12 +4,12 @@ Nothing else needs them: build them with a target under results/{dataset}/report
 --report-after-run), then `snakemake --report report.html <the same target>`.
 """
 
-from tagseg import report as rp
+from tagseg import plan
 
 
 rule report_figures:
     input:
-        unpack(lambda w: rp.report_inputs(config, w.dataset)),
+        unpack(lambda w: plan.report_inputs(config, w.dataset)),
     output:
         ablation_table=report(
             "results/{dataset}/report/ablation.html",
@@ -44,7 +44,7 @@ rule report_figures:
             labels={"dataset": "{dataset}", "frame": "{snippet}"},
         ),
     params:
-        cfg=lambda w: rp.report_cfg(config),
+        cfg=lambda w: plan.report_cfg(config),
     log:
         "results/{dataset}/logs/report/figures.log",
     benchmark:

@@ -107,7 +107,7 @@ rule retrieval_download:
         "results/{dataset}/retrieval/download/{cls}.json",
     params:
         cfg=lambda w: retrieval_cfg(w),
-        video_dir=lambda w: f"results/{w.dataset}/retrieval/videos/{w.cls}",
+        video_dir=lambda w: plan.video_dir(w.dataset, w.cls),
     log:
         "results/{dataset}/logs/retrieval/download-{cls}.log",
     benchmark:
@@ -185,7 +185,7 @@ rule retrieval_quality:
         "results/{dataset}/retrieval/quality.json",
     params:
         cfg=lambda w: retrieval_cfg(w),
-        results=lambda w: f"results/{w.dataset}/retrieval",
+        results=lambda w: plan.retrieval_dir(w.dataset),
     log:
         "results/{dataset}/logs/retrieval/quality.log",
     benchmark:

@@ -1,6 +1,6 @@
 """Training of the two-stream network, one job per (dataset, variant) (Saleh et al. §3.2, §4.2)."""
 
-from tagseg.train import rules as tr
+from tagseg import plan
 
 
 wildcard_constraints:
@@ -9,13 +9,13 @@ wildcard_constraints:
 
 rule train:
     input:
-        unpack(train_inputs_with_extra),  # common.smk: + train.extra_datasets
+        unpack(train_inputs),  # common.smk: with train.extra_datasets
     output:
         model="results/{dataset}/train/{variant}/model.pt",
         history="results/{dataset}/train/{variant}/train.json",
     params:
-        cfg=lambda w: tr.run_config(config, w.variant),
-        provenance=lambda w: tr.train_provenance(config, w.dataset, w.variant),
+        cfg=lambda w: plan.train_config(config, w.variant),
+        provenance=lambda w: plan.train_provenance(config, w.dataset, w.variant),
         offsets=config["frames"]["train_offsets"],
         seed=config["seed"],
         device=config["device"],
@@ -27,7 +27,7 @@ rule train:
     resources:
         mem_mb=8000,
         runtime=24 * 60,
-        gpu=tr.gpu(config),
+        gpu=plan.gpu(config),
     conda:
         "../../envs/tagseg.yaml"
     script:

@@ -1,4 +1,4 @@
-"""Extra training data (config ``train.extra_datasets``): a target's training manifest + inputs.
+"""Extra training data (config ``train.extra_datasets``): a target's training manifest.
 
 A target dataset trains on its own train snippets plus the train snippets of every dataset in
 ``train.extra_datasets`` (e.g. ``synthcity_web``, kind ``webvideos``). The rule ``train`` then
@@ -6,7 +6,8 @@ reads ``results/{dataset}/train/{variant}/manifest.json`` (rule ``training_manif
 target's manifest with the extra snippets appended, each renumbered to shard
 ``offset + its own shard``, where ``offset`` is the number of train shards listed before its
 dataset. The train rule's shard lists are concatenated in the same order (target first, then
-the extras in config order), so ``snippet.shard`` indexes them as for any manifest.
+the extras in config order, :func:`tagseg.plan.train_inputs`), so ``snippet.shard`` indexes
+them as for any manifest.
 
 Extra snippets keep their own artifacts' size; ``extra["size"]`` records it and
 :class:`tagseg.train.data.FrameDataset` resizes their frames, flow stacks (vectors scaled),
@@ -14,7 +15,7 @@ heatmaps and pseudo-labels to the target's working size. ``extra["dataset"]`` na
 
 A variant with the ``gt`` loss (``oracle``) cannot use a dataset without ground truth
 (``webvideos``): such datasets are skipped for it, and the skip is logged by
-``training_manifest``.
+``training_manifest`` (which datasets a variant uses: :func:`tagseg.plan.extra_datasets`).
 
 Torch-free: imported when the Snakefile is parsed.
 """
@@ -30,69 +31,12 @@ from .manifest import Manifest, ManifestError
 
 log = logging.getLogger(__name__)
 
-STAGE_OF_INPUT = {"flow": "flow", "heatmaps": "heatmaps", "pseudo": "pseudolabels"}
 NO_GROUND_TRUTH = ("webvideos",)
 """Dataset kinds whose snippets have no ground-truth labels."""
 
 
 def has_ground_truth(dataset_cfg: Mapping[str, Any]) -> bool:
     return dataset_cfg.get("kind") not in NO_GROUND_TRUTH
-
-
-def _dataset_cfg(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    try:
-        return config["datasets"][name]
-    except KeyError:
-        raise ValueError(
-            f"config key train.extra_datasets lists {name!r}, which is not under 'datasets' "
-            f"(known: {', '.join(config['datasets'])})") from None
-
-
-def extra_datasets(config: Mapping[str, Any], target: str, variant: str) -> tuple[list[str], dict[str, str]]:
-    """(extra datasets ``variant`` of ``target`` trains on, {skipped dataset: reason}).
-
-    ``train.extra_datasets`` in order, checked to exist and to differ from ``target``; datasets
-    without ground truth are skipped for variants with the ``gt`` loss.
-    """
-    names = list((config.get("train") or {}).get("extra_datasets") or [])
-    v = config["train"]["variants"].get(variant) or {}
-    used, skipped = [], {}
-    for name in names:
-        cfg = _dataset_cfg(config, name)
-        if name == target:
-            raise ValueError(f"config key train.extra_datasets: {name!r} is the target dataset itself")
-        if "gt" in v.get("losses", ()) and not has_ground_truth(cfg):
-            skipped[name] = (f"variant {variant!r} trains on ground truth (loss 'gt') and dataset "
-                             f"{name!r} (kind {cfg['kind']!r}) has none: not added to its training data")
-            continue
-        used.append(name)
-    return used, skipped
-
-
-def _shards(config: Mapping[str, Any], stage: str, dataset: str) -> list[str]:
-    n = int(config["datasets"][dataset]["shards"]["train"])
-    return [f"results/{dataset}/{stage}/train/shard-{i}.h5" for i in range(n)]
-
-
-def train_inputs(config: Mapping[str, Any], dataset: str, variant: str,
-                 base: Mapping[str, Any]) -> dict[str, Any]:
-    """Rule ``train``'s inputs with extra datasets: ``base`` (the target's inputs, from
-    :func:`tagseg.train.rules.train_inputs`) with its shard lists extended by the extras' and
-    the manifest replaced by the training manifest. Unchanged when there are no extras."""
-    names = (config.get("train") or {}).get("extra_datasets") or []
-    if not names:
-        return dict(base)
-    used, _ = extra_datasets(config, dataset, variant)
-    d = dict(base)
-    d["manifest"] = training_manifest_path(dataset, variant)
-    for key, stage in STAGE_OF_INPUT.items():
-        if key in d:
-            d[key] = list(d[key]) + [p for e in used for p in _shards(config, stage, e)]
-    return d
-
-
-def training_manifest_path(dataset: str, variant: str) -> str:
-    return f"results/{dataset}/train/{variant}/manifest.json"
 
 
 def combine(target: Manifest, extras: Sequence[Manifest]) -> Manifest:

@@ -2,12 +2,12 @@
 
 Config ``datasets.{name}``: ``{kind: webvideos, source: synthcity, root: ..., resize: 1.0,
 stride: null, shards: {train: N}}``. Its input is ``results/{source}/retrieval/clips/{class}.h5``
-for every class of ``retrieval.classes`` (written by the ``retrieval_clips`` rule; one group per
-relevant run, layout in :mod:`tagseg.retrieval.clips`).
+(:func:`tagseg.plan.clip_paths`) for every class of ``retrieval.classes`` (written by the
+``retrieval_clips`` rule; one group per relevant run, layout in :mod:`tagseg.retrieval.clips`).
 
 Each clip is cut into snippets: windows of the frames the later stages need (``lo..hi`` =
-min(needed offsets) .. max(needed offsets) + 1, i.e. the flow window of
-:func:`tagseg.frames.needed_offsets`: -4..6 with L = 10), one every ``stride`` frames
+min(needed offsets) .. max(needed offsets) + 1, :func:`tagseg.plan.frame_span` of
+:func:`tagseg.plan.needed_offsets`: -4..6 with L = 10), one every ``stride`` frames
 (default: the window length, so windows do not overlap). A clip shorter than one window is
 skipped (logged). The frames are written as PNGs in the Cityscapes layout::
 
@@ -32,6 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..plan import frame_span
 from .manifest import Manifest, ManifestError, Snippet, assign_shards
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,6 @@ SPLIT = "train"
 
 def is_webvideos(dataset_cfg: Mapping[str, Any]) -> bool:
     return dataset_cfg.get("kind") == KIND
-
-
-def clip_paths(source: str, classes: Sequence[str]) -> list[str]:
-    """``results/{source}/retrieval/clips/{class}.h5`` for each class (relative to the workdir)."""
-    return [f"results/{source}/retrieval/clips/{c}.h5" for c in classes]
 
 
 def window_starts(n_frames: int, lo: int, hi: int, stride: int | None = None) -> list[int]:
@@ -61,12 +57,6 @@ def window_starts(n_frames: int, lo: int, hi: int, stride: int | None = None) ->
     if step < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
     return list(range(-lo, n_frames - hi, step))
-
-
-def frame_window(offsets: Sequence[int]) -> tuple[int, int]:
-    """(lo, hi): frame offsets a snippet needs for flow pairs / heatmaps at ``offsets`` (pair k = k -> k+1)."""
-    offs = [int(o) for o in offsets] or [0]
-    return min(min(offs), 0), max(max(offs) + 1, 0)
 
 
 def _frame_png(root: Path, city: str, seq: str, k: int) -> Path:
@@ -84,7 +74,7 @@ def build_manifest(
 
     ``cfg``: config ``datasets.{name}``; ``clip_h5s``: the source's ``clips/{class}.h5``;
     ``class_names``: the class table (the source manifest's); ``offsets``: frame offsets the
-    later stages need (:func:`tagseg.frames.needed_offsets`). Frames are written at the clip
+    later stages need (:func:`tagseg.plan.needed_offsets`). Frames are written at the clip
     size x ``cfg['resize']`` (the working size), stale frames of earlier runs are removed.
     """
     from ..h5io import open_artifact
@@ -93,7 +83,7 @@ def build_manifest(
 
     root = Path(cfg["root"])
     resize = float(cfg.get("resize", 1.0))
-    lo, hi = frame_window(offsets)
+    lo, hi = frame_span(offsets)
     snippets: list[Snippet] = []
     size: tuple[int, int] | None = None
     written: set[Path] = set()

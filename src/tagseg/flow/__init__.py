@@ -6,6 +6,6 @@ Modules: ``params`` (TV-L1 parameters), ``opencv_tvl1`` / ``torch_tvl1`` (backen
 """
 
 from .params import TVL1Params
-from .storage import read_pairs, read_stack, stack_offsets
+from .storage import read_pairs, read_stack
 
-__all__ = ["TVL1Params", "read_pairs", "read_stack", "stack_offsets"]
+__all__ = ["TVL1Params", "read_pairs", "read_stack"]

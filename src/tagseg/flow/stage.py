@@ -2,7 +2,8 @@
 
 For stack centres c (config ``frames.train_offsets``; 0 = the annotated frame) and stack
 length L (config ``flow.L``), a snippet needs pairs k in (c - L//2, c + L//2] (Saleh et al.
-§3.2), i.e. frames c - L//2 + 1 .. c + L//2 + 1; the union over centres is computed once.
+§3.2; :func:`tagseg.plan.needed_pairs`), i.e. frames c - L//2 + 1 .. c + L//2 + 1; the union
+over centres is computed once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import cv2
@@ -20,6 +21,7 @@ from .. import h5io
 from ..datasets.manifest import Snippet, load
 from ..errors import TagsegError
 from ..images import ImageError, read_rgb
+from ..plan import flow_L, needed_pairs
 from ..provenance import Expectations, stage_config
 from . import storage
 from .params import TVL1Params
@@ -31,13 +33,6 @@ Backend = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 class FlowInputError(TagsegError, ValueError):
     """A snippet cannot give the frames its flow stacks need (too few, unreadable, mixed sizes)."""
-
-
-def needed_pairs(centers: Iterable[int], L: int) -> list[int]:
-    """Sorted pair offsets k (frame k -> k+1) the stacks centred on ``centers`` need."""
-    if L < 2 or L % 2:
-        raise ValueError(f"config key 'flow.L' must be an even number >= 2, got {L}")
-    return sorted({k for c in centers for k in storage.stack_offsets(int(c), L)})
 
 
 def make_backend(cfg: Mapping[str, Any], device: str = "auto", threads: int | None = None) -> Backend:
@@ -132,7 +127,7 @@ def run_shard(
     manifest = load(manifest_path)
     made_from = Expectations.from_param(provenance, manifest).of("flow") if provenance else None
     snippets = manifest.shard(split, int(shard))
-    L = int(cfg.get("L", 10))
+    L = flow_L({"flow": cfg})
     centers = sorted({0, *(int(c) for c in centers)})  # 0: the annotated frame, always predicted
     pairs = needed_pairs(centers, L)
     frames_needed = sorted(set(pairs) | {k + 1 for k in pairs})

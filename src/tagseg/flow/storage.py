@@ -21,6 +21,8 @@ from typing import Any, Mapping
 import h5py
 import numpy as np
 
+from ..plan import DEFAULT_FLOW_L, flow_window
+
 ENCODINGS = ("int16", "float16", "float32")
 _I16 = 32767
 
@@ -94,15 +96,10 @@ def read_pairs(f: h5py.File, snippet_id: str) -> tuple[np.ndarray, np.ndarray]:
     return g["offsets"][()].astype(np.int64), decode(ds[()], ds.attrs.get("scale"))
 
 
-def stack_offsets(center: int = 0, L: int = 10) -> list[int]:
-    """Pair offsets of the stack centred on ``center``: k in (center - L//2, center + L//2]."""
-    return list(range(center - L // 2 + 1, center + L // 2 + 1))
-
-
-def read_stack(f: h5py.File, snippet_id: str, center: int = 0, L: int = 10) -> np.ndarray:
+def read_stack(f: h5py.File, snippet_id: str, center: int = 0, L: int = DEFAULT_FLOW_L) -> np.ndarray:
     """Saleh et al. §3.2 flow stack: (2L, H, W) float32 pixels, channels [x_k, y_k, ...] in k order.
 
-    Reads only the pairs needed (one chunk each). Pairs k in (center - L//2, center + L//2];
+    Reads only the pairs needed (one chunk each): :func:`tagseg.plan.flow_window`;
     a missing pair raises :class:`FlowStorageError` naming snippet and offset.
     """
     if snippet_id not in f:
@@ -111,7 +108,7 @@ def read_stack(f: h5py.File, snippet_id: str, center: int = 0, L: int = 10) -> n
     stored = [int(k) for k in g["offsets"][()]]
     ds = g["flow"]
     scale = ds.attrs.get("scale")
-    want = stack_offsets(center, L)
+    want = flow_window(L, center)
     rows = []
     for k in want:
         if k not in stored:

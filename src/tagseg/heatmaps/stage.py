@@ -15,9 +15,9 @@ from tqdm import tqdm
 
 from ..datasets.manifest import Manifest
 from ..datasets.manifest import load as load_manifest
-from ..frames import needed_offsets
 from ..h5io import write_artifact
 from ..images import read_rgb
+from ..plan import needed_offsets
 from ..provenance import Expectations
 from .model import load_model
 from .multiscale import multiscale_heatmaps
@@ -28,7 +28,7 @@ log = logging.getLogger("tagseg.heatmaps")
 
 
 def heatmap_offsets(config: Mapping[str, Any]) -> list[int]:
-    """Offsets the later stages need (see :func:`tagseg.frames.needed_offsets`)."""
+    """Offsets the later stages need (see :func:`tagseg.plan.needed_offsets`)."""
     return needed_offsets(config)
 
 

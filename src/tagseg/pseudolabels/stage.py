@@ -1,7 +1,8 @@
 """The pseudolabels stage: one job per (split, shard) reads frames, flows and heatmaps of its
 snippets and writes graph-cut pseudo-labels over each snippet's flow window.
 
-Window: frame offsets in (-L//2, L//2] around the annotated frame (L = config ``flow.L``),
+Window: frame offsets in (-L//2, L//2] around the annotated frame (L = config ``flow.L``;
+:func:`tagseg.plan.flow_window`),
 restricted to the frames the heatmap shard holds (they must include 0 and be consecutive).
 Flow pair t (frame t -> t+1) joins consecutive frames; the inside-outside map of frame t uses
 pair t, or pair t-1 for a last frame whose forward pair was not computed.
@@ -21,6 +22,7 @@ import numpy as np
 from .. import classes, h5io
 from ..datasets.manifest import Manifest, Snippet, load
 from ..images import read_rgb
+from ..plan import DEFAULT_FLOW_L, check_flow_L, flow_window
 from ..provenance import Expectations
 from .pipeline import label_window, merged_config
 from .storage import write_labels
@@ -30,13 +32,6 @@ log = logging.getLogger("tagseg.pseudolabels")
 
 class PseudoLabelInputError(ValueError):
     """Inputs of the pseudolabels stage disagree (frames, sizes) or a snippet has no tags."""
-
-
-def window_offsets(L: int) -> list[int]:
-    """Frame offsets of the window: (-L//2, L//2], e.g. L = 10 -> -4..5."""
-    if L < 1:
-        raise ValueError(f"config key 'flow.L' must be >= 1, got {L}")
-    return list(range(-(L // 2) + 1, L // 2 + 1))
 
 
 def tag_table(manifest: Manifest, snippet: Snippet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,7 +118,7 @@ def label_snippet(
     h_off, maps, _ = read_heatmaps(heat_file, snippet.id)
     f_off, flow = read_pairs(flow_file, snippet.id)
     frames_off, h_rows, m_rows = select_inputs(
-        snippet.id, window_offsets(L), h_off, maps.shape, f_off, flow.shape, tuple(manifest.size),
+        snippet.id, flow_window(check_flow_L(L)), h_off, maps.shape, f_off, flow.shape, tuple(manifest.size),
         str(heat_file.filename), str(flow_file.filename))
     if maps.shape[1] != len(manifest.classes):
         raise PseudoLabelInputError(
@@ -162,7 +157,7 @@ def run_shard(
     split: str,
     shard: int,
     cfg: Mapping[str, Any],
-    L: int = 10,
+    L: int = DEFAULT_FLOW_L,
     seed: int = 0,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:

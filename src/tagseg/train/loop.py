@@ -34,9 +34,9 @@ from ..h5io import CONFIG_HASH, VERSION, config_hash, manifest_digest, open_arti
 from ..model import losses as L
 from ..model.two_stream import NetConfig, TwoStreamNet
 from ..model.vgg import load_state
+from ..plan import STAGE_OF_INPUT, needs_of, variant_section
 from . import checkpoint as ck
 from .data import FrameDataset, Readers, foreground_mask
-from .rules import STAGE_OF_INPUT
 
 log = logging.getLogger("tagseg.train")
 
@@ -46,32 +46,15 @@ class TrainingError(TagsegError, RuntimeError):
 
 
 def variant_cfg(cfg: Mapping[str, Any], variant: str) -> dict[str, Any]:
-    """The variant's section ``train.variants.{variant}``, checked."""
+    """The variant's section ``train.variants.{variant}`` (``cfg``: the ``train`` section), checked."""
     try:
-        v = dict(cfg["variants"][variant])
-    except KeyError:
-        raise TrainingError(
-            f"unknown variant {variant!r}: add it under config key train.variants "
-            f"(known: {', '.join(cfg.get('variants', {}))})"
-        ) from None
+        v = variant_section(cfg, variant)
+    except ValueError as e:
+        raise TrainingError(str(e)) from None
     bad = set(v.get("losses", [])) - set(L.LOSS_TERMS)
     if bad or not v.get("losses"):
         raise TrainingError(f"train.variants.{variant}.losses: unknown or no loss terms {sorted(bad)}")
     return v
-
-
-def needs_of(v: Mapping[str, Any]) -> list[str]:
-    """Sample inputs a variant reads: flow, heatmaps, pseudo, gt."""
-    needs = []
-    if v.get("two_stream", False):
-        needs.append("flow")
-    if "heatmap" in v["losses"]:
-        needs.append("heatmaps")
-    if "pseudo" in v["losses"]:
-        needs.append("pseudo")
-    if "gt" in v["losses"]:
-        needs.append("gt")
-    return needs
 
 
 def net_config(cfg: Mapping[str, Any], v: Mapping[str, Any], num_classes: int) -> NetConfig:

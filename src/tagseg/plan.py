@@ -1,0 +1,432 @@
+"""The plan: what the config says each job reads and writes, decided in one place.
+
+It alone knows
+
+- the ``results/`` layout: every artifact path (:func:`results_dir`, :func:`shard_path`, ...);
+- frame windows: ``flow.L`` resolved and checked once (:func:`flow_L`) and the one window
+  formula (:func:`flow_window`: pair / frame offsets ``(c - L//2, c + L//2]``);
+- what each variant needs and produces (:func:`needs_of`, :func:`train_inputs`, ...);
+- the retrieval config overlay (:func:`retrieval_config`);
+- the report's inputs (:func:`report_inputs`).
+
+``workflow/rules/common.smk`` (the input functions), ``tagseg.train``, ``tagseg.report`` and
+``bench/`` use it. Which config sections each stage hashes is :mod:`tagseg.provenance`'s.
+Torch-free: imported when the Snakefile is parsed; every function takes the config dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError
+
+RESULTS = "results"
+"""Top folder of every pipeline artifact (relative to the working directory)."""
+
+# --------------------------------------------------------------------------- results layout
+
+
+def results_dir(dataset: str) -> str:
+    """``results/{dataset}``: everything the pipeline writes for one dataset."""
+    return f"{RESULTS}/{dataset}"
+
+
+def dataset_cfg(config: Mapping[str, Any], dataset: str) -> Mapping[str, Any]:
+    """Config section ``datasets.{dataset}``; an unknown name fails naming the key to add."""
+    try:
+        return config["datasets"][dataset]
+    except KeyError:
+        raise ValueError(
+            f"unknown dataset {dataset!r} in the target path: add it under config key "
+            f"'datasets' (known: {', '.join(config['datasets'])})"
+        ) from None
+
+
+def manifest_path(dataset: str) -> str:
+    return f"{results_dir(dataset)}/manifest.json"
+
+
+def shard_file(root: str, stage: str, split: str, shard: int | str) -> str:
+    """``{root}/{stage}/{split}/shard-{shard}.h5``; ``root`` is a dataset's results folder."""
+    return f"{root}/{stage}/{split}/shard-{shard}.h5"
+
+
+def shard_path(stage: str, dataset: str, split: str, shard: int | str) -> str:
+    """One per-shard HDF5 artifact of ``stage`` (flow, heatmaps, pseudolabels)."""
+    return shard_file(results_dir(dataset), stage, split, shard)
+
+
+def n_shards(config: Mapping[str, Any], dataset: str, split: str) -> int:
+    return int(dataset_cfg(config, dataset)["shards"][split])
+
+
+def shard_paths(config: Mapping[str, Any], stage: str, dataset: str, split: str) -> list[str]:
+    """All per-shard artifacts of ``stage`` for one split of ``dataset``, by shard number."""
+    return [shard_path(stage, dataset, split, i) for i in range(n_shards(config, dataset, split))]
+
+
+def quality_path(dataset: str, stage: str) -> str:
+    """``results/{dataset}/{stage}/quality.json`` (flow, heatmaps, pseudolabels, retrieval)."""
+    return f"{results_dir(dataset)}/{stage}/quality.json"
+
+
+def classifier_paths(dataset: str) -> dict[str, str]:
+    """The CAM classifier's checkpoint and held-out accuracy (rule ``classifiers``)."""
+    r = results_dir(dataset)
+    return {"model": f"{r}/classifiers/model.pt", "accuracy": f"{r}/classifiers/accuracy.json"}
+
+
+def model_path(dataset: str, variant: str) -> str:
+    return f"{results_dir(dataset)}/train/{variant}/model.pt"
+
+
+def history_path(dataset: str, variant: str) -> str:
+    """Loss history and timings of one training run (rule ``train``)."""
+    return f"{results_dir(dataset)}/train/{variant}/train.json"
+
+
+def training_manifest_path(dataset: str, variant: str) -> str:
+    """The target's manifest plus the ``train.extra_datasets`` snippets (rule ``training_manifest``)."""
+    return f"{results_dir(dataset)}/train/{variant}/manifest.json"
+
+
+def predict_dir(dataset: str, variant: str) -> str:
+    """``results/{dataset}/predict/{variant}`` (``raw/``, ``crf/``, ``overlay/``, ``timing.json``)."""
+    return f"{results_dir(dataset)}/predict/{variant}"
+
+
+def evaluate_path(dataset: str, variant: str) -> str:
+    return f"{results_dir(dataset)}/evaluate/{variant}.json"
+
+
+def metrics_path(dataset: str) -> str:
+    return f"{results_dir(dataset)}/metrics.json"
+
+
+def ablation_path(dataset: str) -> str:
+    return f"{results_dir(dataset)}/ablation.json"
+
+
+def retrieval_dir(dataset: str) -> str:
+    """``results/{dataset}/retrieval``: one JSON record per stage and class, clips, quality."""
+    return f"{results_dir(dataset)}/retrieval"
+
+
+def retrieval_record(dataset: str, stage: str, cls: str, ext: str = "json") -> str:
+    """``results/{dataset}/retrieval/{stage}/{cls}.{ext}`` (search ... clips)."""
+    return f"{retrieval_dir(dataset)}/{stage}/{cls}.{ext}"
+
+
+def clip_paths(source: str, classes: Sequence[str]) -> list[str]:
+    """``results/{source}/retrieval/clips/{class}.h5`` for each class."""
+    return [retrieval_record(source, "clips", c, "h5") for c in classes]
+
+
+def video_dir(dataset: str, cls: str) -> str:
+    """Download cache of one class's videos (with its yt-dlp archive; not a rule output)."""
+    return f"{retrieval_dir(dataset)}/videos/{cls}"
+
+
+def local_catalogue_dir(dataset: str) -> str:
+    """Where rule ``retrieval_local_catalogue`` writes a dataset's catalogue of local videos."""
+    return f"{retrieval_dir(dataset)}/local"
+
+
+def synth_marker(config: Mapping[str, Any], dataset: str) -> str:
+    """The file rule ``synthesize`` writes last (synthcity datasets only)."""
+    return str(Path(dataset_cfg(config, dataset)["root"]) / "synthcity.json")
+
+
+# --------------------------------------------------------------------------- frame windows
+
+DEFAULT_FLOW_L = 10
+"""``flow.L`` when a config leaves it out: flow fields per stack (Saleh et al.: 10)."""
+
+
+def check_flow_L(L: Any) -> int:
+    """``flow.L`` as an int, checked: an even number >= 2 (the stack is centred on its frame)."""
+    L = int(L)
+    if L < 2 or L % 2:
+        raise ValueError(f"config key 'flow.L' must be an even number >= 2, got {L}")
+    return L
+
+
+def flow_L(config: Mapping[str, Any]) -> int:
+    """``flow.L`` of the config (default :data:`DEFAULT_FLOW_L`), checked."""
+    return check_flow_L((config.get("flow") or {}).get("L", DEFAULT_FLOW_L))
+
+
+def flow_window(L: int, center: int = 0) -> list[int]:
+    """Offsets of the flow stack of length ``L`` centred on ``center``: (c - L//2, c + L//2].
+
+    Pair offsets k (frame k -> k+1) of Saleh et al.'s stack, and the frames the pseudo-labels
+    window spans; L = 10, c = 0: -4..5.
+    """
+    return list(range(center - L // 2 + 1, center + L // 2 + 1))
+
+
+def needed_pairs(centers: Iterable[int], L: int) -> list[int]:
+    """Sorted pair offsets k (frame k -> k+1) the stacks centred on ``centers`` need."""
+    L = check_flow_L(L)
+    return sorted({k for c in centers for k in flow_window(L, int(c))})
+
+
+def needed_offsets(config: Mapping[str, Any]) -> list[int]:
+    """Offsets later stages need: ``frames.train_offsets`` ∪ the flow window of the annotated frame.
+
+    With L = ``flow.L`` = 10 that is -4..5 (Saleh et al.: frames 16..25 of 30), sorted.
+    """
+    offsets = {int(o) for o in config["frames"]["train_offsets"]}
+    return sorted(offsets | set(flow_window(flow_L(config))))
+
+
+def frame_span(offsets: Sequence[int]) -> tuple[int, int]:
+    """(lo, hi): frame offsets a snippet needs for flow pairs / heatmaps at ``offsets``
+    (pair k = frame k -> k+1), always including the annotated frame 0."""
+    offs = [int(o) for o in offsets] or [0]
+    return min(min(offs), 0), max(max(offs) + 1, 0)
+
+
+# --------------------------------------------------------------------------- variants
+
+STAGE_OF_INPUT = {"flow": "flow", "heatmaps": "heatmaps", "pseudo": "pseudolabels"}
+"""Sample input of a variant -> the stage whose shards hold it."""
+
+
+def variant_section(train: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """``variants.{name}`` of a ``train`` section; an unknown name fails naming the key."""
+    try:
+        return dict(train["variants"][name])
+    except KeyError:
+        raise ValueError(
+            f"unknown variant {name!r}: add it under config key 'train.variants' "
+            f"(known: {', '.join(train.get('variants') or {})})"
+        ) from None
+
+
+def variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Config section ``train.variants.{name}``, checked to exist."""
+    return variant_section(config["train"], name)
+
+
+def default_variant(config: Mapping[str, Any]) -> str:
+    """``train.variant``, checked to exist."""
+    v = config["train"]["variant"]
+    variant(config, v)
+    return v
+
+
+def ablation_variants(config: Mapping[str, Any]) -> list[str]:
+    """``train.ablation``, each checked to exist."""
+    for v in config["train"]["ablation"]:
+        variant(config, v)
+    return list(config["train"]["ablation"])
+
+
+def needs_of(v: Mapping[str, Any]) -> list[str]:
+    """Sample inputs a variant section reads, in this order: flow, heatmaps, pseudo, gt."""
+    losses = v.get("losses") or ()
+    needs = []
+    if v.get("two_stream", False):
+        needs.append("flow")
+    if "heatmap" in losses:
+        needs.append("heatmaps")
+    if "pseudo" in losses:
+        needs.append("pseudo")
+    if "gt" in losses:
+        needs.append("gt")
+    return needs
+
+
+def net_flow_L(config: Mapping[str, Any], train: Mapping[str, Any] | None = None) -> int:
+    """Flow fields per stack of the network: ``train.model.flow_L``, or ``flow.L`` when null.
+
+    ``train``: a ``train`` section to read instead of the config's (benchmarks' overrides).
+    """
+    own = (train if train is not None else config["train"])["model"].get("flow_L")
+    return int(own) if own is not None else flow_L(config)
+
+
+def train_config(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """What training ``name`` depends on (rule ``train``'s ``cfg``): the shared ``train`` keys and
+    its own variant section (editing another variant, ``variant`` or ``ablation`` does not rerun
+    it), with ``model.flow_L`` resolved (:func:`net_flow_L`)."""
+    cfg = {k: v for k, v in config["train"].items() if k not in ("variants", "variant", "ablation")}
+    cfg["variants"] = {name: variant(config, name)}
+    cfg["model"] = {**cfg["model"], "flow_L": net_flow_L(config)}
+    return cfg
+
+
+def extra_datasets(config: Mapping[str, Any], target: str, name: str) -> tuple[list[str], dict[str, str]]:
+    """(extra datasets variant ``name`` of ``target`` trains on, {skipped dataset: reason}).
+
+    ``train.extra_datasets`` in order, checked to exist and to differ from ``target``; datasets
+    without ground truth are skipped for variants that need it (loss ``gt``).
+    """
+    from .datasets.extra import has_ground_truth
+
+    names = list((config.get("train") or {}).get("extra_datasets") or [])
+    needs = needs_of(config["train"]["variants"].get(name) or {})
+    used, skipped = [], {}
+    for extra in names:
+        if extra not in config["datasets"]:
+            raise ValueError(
+                f"config key train.extra_datasets lists {extra!r}, which is not under 'datasets' "
+                f"(known: {', '.join(config['datasets'])})")
+        cfg = config["datasets"][extra]
+        if extra == target:
+            raise ValueError(f"config key train.extra_datasets: {extra!r} is the target dataset itself")
+        if "gt" in needs and not has_ground_truth(cfg):
+            skipped[extra] = (f"variant {name!r} trains on ground truth (loss 'gt') and dataset "
+                              f"{extra!r} (kind {cfg['kind']!r}) has none: not added to its training data")
+            continue
+        used.append(extra)
+    return used, skipped
+
+
+def train_inputs(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
+    """Named inputs of rule ``train``: the manifest and the train shards the variant reads.
+
+    With ``train.extra_datasets`` the manifest is the training manifest and the extras' shards
+    follow the target's, in config order (see :mod:`tagseg.datasets.extra`). ``init``: the
+    classifier checkpoint when ``train.model.init`` is ``classifiers``.
+    """
+    extras = bool(config["train"].get("extra_datasets"))
+    used = extra_datasets(config, dataset, name)[0] if extras else []
+    d: dict[str, Any] = {"manifest": training_manifest_path(dataset, name) if extras else manifest_path(dataset)}
+    for need in needs_of(variant(config, name)):
+        if need in STAGE_OF_INPUT:
+            stage = STAGE_OF_INPUT[need]
+            d[need] = [p for ds in (dataset, *used) for p in shard_paths(config, stage, ds, "train")]
+    if (config["train"].get("model") or {}).get("init") == "classifiers":
+        d["init"] = classifier_paths(dataset)["model"]
+    return d
+
+
+def training_manifest_inputs(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
+    """Inputs of rule ``training_manifest``: the target's manifest and those of the extras used."""
+    used, _ = extra_datasets(config, dataset, name)
+    return {"target": manifest_path(dataset), "extra": [manifest_path(e) for e in used]}
+
+
+def predict_inputs(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
+    """Named inputs of rule ``predict``: manifest, model, and flow shards of the scored split."""
+    d: dict[str, Any] = {"manifest": manifest_path(dataset), "model": model_path(dataset, name)}
+    if "flow" in needs_of(variant(config, name)):
+        d["flow"] = shard_paths(config, "flow", dataset, config["predict"]["split"])
+    return d
+
+
+def train_provenance(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
+    """Rule ``train``'s ``provenance`` param: config hashes of the stages whose shards it reads."""
+    from .provenance import rule_param
+
+    needs = needs_of(variant(config, name))
+    return rule_param(config, dataset, *(s for k, s in STAGE_OF_INPUT.items() if k in needs))
+
+
+def predict_provenance(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
+    """Rule ``predict``'s ``provenance`` param: the flow stage's config hash for a two-stream variant."""
+    from .provenance import rule_param
+
+    return rule_param(config, dataset, *(("flow",) if "flow" in needs_of(variant(config, name)) else ()))
+
+
+def gpu(config: Mapping[str, Any]) -> int:
+    """``resources: gpu`` of the torch rules: 0 on ``device: cpu``, else 1."""
+    return 0 if config["device"] == "cpu" else 1
+
+
+# --------------------------------------------------------------------------- retrieval
+
+
+def retrieval_config(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
+    """Config section ``retrieval`` with ``datasets.{dataset}.retrieval`` (a dataset's own
+    thresholds and scorer settings) laid over it; nested dicts merge one level deep."""
+    if "retrieval" not in config:
+        raise ConfigError("no 'retrieval' section in the config: add one (see config/config.yaml)")
+    cfg = dict(config["retrieval"])
+    over = {}
+    if dataset is not None:
+        over = ((config.get("datasets") or {}).get(dataset) or {}).get("retrieval") or {}
+    for key, value in over.items():
+        cfg[key] = {**(cfg.get(key) or {}), **value} if isinstance(value, dict) else value
+    return cfg
+
+
+def retrieval_index(config: Mapping[str, Any], dataset: str) -> str | None:
+    """Catalogue the ``index`` backend reads: the local videos' when ``retrieval.local`` is set,
+    else ``retrieval.index``, else (synthcity) the rendered web catalogue; None for youtube."""
+    cfg, ds = retrieval_config(config, dataset), dataset_cfg(config, dataset)
+    if cfg["backend"] != "index":
+        return None
+    if cfg.get("local"):
+        return f"{local_catalogue_dir(dataset)}/catalogue.json"
+    if cfg.get("index"):
+        return str(cfg["index"])
+    if ds["kind"] == "synthcity":
+        return f"{ds['root']}/web/catalogue.json"
+    return None
+
+
+def retrieval_catalogue(config: Mapping[str, Any], dataset: str) -> list[str]:
+    """The catalogue file when a rule of this workflow writes it (rendered web videos, local videos)."""
+    cfg, ds = retrieval_config(config, dataset), dataset_cfg(config, dataset)
+    if cfg["backend"] == "index" and cfg.get("local"):
+        return [f"{local_catalogue_dir(dataset)}/catalogue.json"]
+    if cfg["backend"] == "index" and not cfg.get("index") and ds["kind"] == "synthcity":
+        return [f"{ds['root']}/web/truth.json"]
+    return []
+
+
+def retrieval_checkpoint(config: Mapping[str, Any], dataset: str) -> dict[str, str]:
+    """The classifiers checkpoint when ``retrieval.scorer`` is 'classifiers'."""
+    if retrieval_config(config, dataset)["scorer"] == "classifiers":
+        return {"checkpoint": classifier_paths(dataset)["model"]}
+    return {}
+
+
+def retrieval_truth(config: Mapping[str, Any], dataset: str) -> str:
+    """Truth of ``retrieval_quality``: the labelled spans of ``retrieval.local``, or synthcity's
+    rendered web videos."""
+    if retrieval_config(config, dataset).get("local"):
+        return f"{local_catalogue_dir(dataset)}/truth.json"
+    ds = dataset_cfg(config, dataset)
+    if ds["kind"] != "synthcity":
+        raise ValueError(
+            f"{quality_path(dataset, 'retrieval')} needs truth: dataset {dataset!r} is of kind "
+            f"{ds['kind']!r}; only synthcity renders it, or label local videos under config key "
+            f"datasets.{dataset}.retrieval.local"
+        )
+    return f"{ds['root']}/web/truth.json"
+
+
+def retrieval_class_records(config: Mapping[str, Any], dataset: str, stage: str, ext: str = "json") -> list[str]:
+    """One record of ``stage`` per class of the dataset's ``retrieval.classes``."""
+    return [retrieval_record(dataset, stage, c, ext) for c in retrieval_config(config, dataset)["classes"]]
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report_cfg(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Config section ``report`` with defaults (``frames`` 4, ``ablation`` True)."""
+    return {"frames": 4, "ablation": True, **dict(config.get("report") or {})}
+
+
+def report_inputs(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
+    """Input files of rule ``report_figures`` for ``dataset`` (named as the rule's ``input:``):
+    scores, the stages' quality files and the default variant's predictions."""
+    pred = predict_dir(dataset, default_variant(config))
+    inputs: dict[str, Any] = {
+        "manifest": manifest_path(dataset),
+        "metrics": metrics_path(dataset),
+        **{f"{s}_quality": quality_path(dataset, s) for s in ("flow", "heatmaps", "pseudolabels")},
+        "raw": f"{pred}/raw",
+        "crf": f"{pred}/crf",
+    }
+    if report_cfg(config)["ablation"]:
+        inputs["ablation"] = ablation_path(dataset)
+    return inputs
