@@ -76,7 +76,7 @@ def test_shard_stacks_and_quality(tmp_path, backend):
         assert stack.shape == (8, H, W)
         inner = stack[:, 8:-8, 8:-8]
         assert abs(np.median(inner[0::2]) - SHIFT[0]) < 0.1 and abs(np.median(inner[1::2]) - SHIFT[1]) < 0.1
-    q = quality.write_quality(tmp_path / "quality.json", man, [out], cfg)
+    q = quality.write_quality(tmp_path / "quality.json", man, [out], cfg=cfg)
     back = json.loads((tmp_path / "quality.json").read_text())
     assert back["backend"] == backend and back["pairs"] == 8 and back["snippets"] == 2
     assert 0 < q["epe"]["all"] < 0.5 and q["epe"]["moving"] is not None and q["epe"]["static"] is not None

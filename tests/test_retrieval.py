@@ -354,7 +354,7 @@ def test_chain_quality_against_truth(tmp_path, web, server, scorer):
     for s, r in recs.items():
         (tmp_path / f"{s}.json").write_text(json.dumps(r))
         paths[s] = str(tmp_path / f"{s}.json")
-    assert quality.run(str(web / "truth.json"), {"car": paths}, str(out)) == json.loads(out.read_text())
+    assert quality.write_quality(str(out), str(web / "truth.json"), {"car": paths}) == json.loads(out.read_text())
 
 
 def test_ranking_auc_by_hand():

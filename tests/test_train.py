@@ -18,7 +18,8 @@ from tagseg.flow.storage import write_pairs
 from tagseg.h5io import write_artifact
 from tagseg.pseudolabels.storage import write_labels
 from tagseg.train import checkpoint as ck
-from tagseg.train.data import DataError, FrameDataset, Readers
+from tagseg.train.data import DataError, FrameDataset
+from tagseg.train.readers import Readers
 from tagseg.train.loop import TrainingError, loss_terms, train
 
 H, W = 32, 64
@@ -388,7 +389,7 @@ def test_rule_helpers():
 
 def test_single_frame_heatmap_reader_matches_contract_reader(tmp_path):
     from tagseg.heatmaps.storage import read_heatmaps, write_snippet
-    from tagseg.train.data import _read_heatmap
+    from tagseg.train.readers import _read_heatmap
 
     rng = np.random.default_rng(0)
     maps = rng.random((3, C.NUM_CLASSES, 8, 16)).astype(np.float32)

@@ -17,7 +17,9 @@ from tagseg.plan import frame_span, needed_offsets
 from tagseg.h5io import write_artifact
 from tagseg.images import read_rgb, write_png
 from tagseg.retrieval.clips import STAGE as CLIPS_STAGE
-from tagseg.train.data import FrameDataset, Readers, resize_artifact
+from tagseg.train.data import FrameDataset
+from tagseg.train.readers import Readers
+from tagseg.train.resize import resize_artifact
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = list(C.CLASS_NAMES)

@@ -32,6 +32,7 @@ import fnmatch
 import glob
 import hashlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -133,9 +134,24 @@ def _hold_if_asked(path: Path) -> None:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
+    """Write ``obj`` as indented JSON, atomically; NaN (an undefined score) is written as null,
+    numpy arrays and scalars as lists and numbers, paths as strings."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+        tmp.write_text(json.dumps(json_ready(obj), indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def json_ready(obj: Any) -> Any:
+    """``obj`` with every NaN float replaced by None (JSON has no NaN), recursively through
+    dicts, lists, tuples and numpy arrays / scalars (``tolist``)."""
+    if isinstance(obj, float):
+        return None if math.isnan(obj) else obj
+    if isinstance(obj, dict):
+        return {k: json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, (int, str, bytes)):
+        return json_ready(obj.tolist())
+    return obj
 
 
 def _json_default(o: Any) -> Any:

@@ -372,17 +372,6 @@ def evaluate_folder(
 # --------------------------------------------------------------------------- CLI
 
 
-def _nan_to_none(obj: Any) -> Any:
-    """JSON has no NaN: undefined scores become null."""
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_nan_to_none(v) for v in obj]
-    return obj
-
-
 CLI_DESCRIPTION = (
     "Score PNG predictions against Cityscapes ground truth "
     "(GT_ROOT/gtFine/SPLIT/{city}/*_gtFine_labelIds.png) as cityscapesScripts' "
@@ -417,7 +406,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"tagseg evaluate: error: {e}", file=sys.stderr)
         return 1
     if args.out:
-        write_json(args.out, _nan_to_none(res))
+        write_json(args.out, res)
     print(f"{res['n_images']} images ({res['split']})")
     for name, v in res["class_iou"].items():
         print(f"  {name:<14} IoU {v:.4f}")

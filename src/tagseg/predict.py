@@ -13,7 +13,6 @@ PNGs are at ground-truth resolution (the original frame size when there is no gr
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -30,9 +29,10 @@ from .datasets.manifest import Manifest, Snippet
 from .h5io import open_artifact, write_json
 from .images import read_label, read_rgb, write_png
 from .provenance import Expectations
+from .model.normalise import normalise_rgb
 from .model.two_stream import TwoStreamNet
 from .train.checkpoint import CheckpointError, load_model
-from .train.data import Readers, normalise_rgb
+from .train.readers import Readers
 
 log = logging.getLogger("tagseg.predict")
 
@@ -161,17 +161,6 @@ def predict_split(
     return summary
 
 
-def _clean(obj: Any) -> Any:
-    """NaN -> None (JSON has no NaN); recursively."""
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 def evaluate_variant(gt_root: str | os.PathLike, split: str, pred_root: str | os.PathLike,
                      dataset: str, variant: str, out_path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Score ``pred_root/raw`` and ``pred_root/crf`` with :func:`tagseg.metrics.evaluate_folder`.
@@ -179,7 +168,7 @@ def evaluate_variant(gt_root: str | os.PathLike, split: str, pred_root: str | os
     Returns (and writes to ``out_path``) ``{dataset, variant, split, n_images, raw: {...}, crf: {...}}``
     where each block holds per-class IoU, mIoU, class / mean class / global accuracy, category
     IoU and category mIoU (fractions in [0, 1]; classes absent from ground truth and
-    predictions are null) and the confusion matrix.
+    predictions are NaN, null in the JSON file) and the confusion matrix.
     """
     from .metrics import evaluate_folder
 
@@ -188,7 +177,6 @@ def evaluate_variant(gt_root: str | os.PathLike, split: str, pred_root: str | os
         r = evaluate_folder(gt_root, split, Path(pred_root) / kind, pred_ids="label")  # ours: label ids
         result["n_images"] = r["n_images"]
         result[kind] = {k: r[k] for k in (*SCORE_KEYS, "confusion_rows", "confusion_columns", "confusion_matrix")}
-    result = _clean(result)
     if out_path is not None:
         write_json(out_path, result)
     return result

@@ -8,7 +8,7 @@ write_quality(
     snakemake.output[0],
     snakemake.input.manifest,
     list(snakemake.input.flow),
-    dict(snakemake.params.cfg),
     split="val",
     provenance=snakemake.params.provenance,
+    cfg=dict(snakemake.params.cfg),
 )

@@ -5,10 +5,10 @@ from tagseg.logs import configure
 
 configure(snakemake.log[0])
 write_quality(
+    snakemake.output[0],
     snakemake.input.manifest,
     list(snakemake.input.heatmaps),
-    snakemake.output[0],
     split="val",
-    threshold=float(snakemake.params.threshold),
     provenance=snakemake.params.provenance,
+    threshold=float(snakemake.params.threshold),
 )

@@ -29,6 +29,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..plan import results_dir
+
 FORMAT = "# tagseg dataset file list v1"
 FRAME_SUFFIX = "_leftimg8bit.png"
 GT_SUFFIX = "_gtfine_labelids.png"
@@ -39,7 +41,7 @@ def listing_path(dataset: str) -> str:
 
     In a folder of its own: Snakemake lists the folders of its targets once, before the input
     function writes the file, and would otherwise take a new file list for a missing one."""
-    return f"results/{dataset}/tree/files.txt"
+    return f"{results_dir(dataset)}/tree/files.txt"
 
 
 def _names(d: Path, lines: list[str]) -> list[str]:

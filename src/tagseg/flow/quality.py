@@ -134,9 +134,12 @@ def evaluate(
 
 
 def write_quality(out_path: str | os.PathLike, manifest_path: str | os.PathLike,
-                  shard_paths: Sequence[str | os.PathLike], cfg: Mapping[str, Any] | None = None,
-                  split: str = "val", provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """:func:`evaluate` and write the result as JSON, atomically."""
+                  shard_paths: Sequence[str | os.PathLike], *, split: str = "val",
+                  provenance: Mapping[str, Any] | None = None,
+                  cfg: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """:func:`evaluate` and write the result as JSON to ``out_path``, atomically.
+
+    The order of every stage's ``write_quality``: output, manifest, input shards, then keywords."""
     res = evaluate(manifest_path, shard_paths, cfg, split, provenance)
     h5io.write_json(out_path, res)
     return res

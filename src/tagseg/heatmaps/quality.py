@@ -45,10 +45,6 @@ def _gt_indices(path: str, size: tuple[int, int], table: Sequence[str]) -> np.nd
     return lut[train]
 
 
-def _nan_to_none(v: float) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-
-
 def heatmap_quality(
     manifest: Manifest | str | os.PathLike,
     shard_paths: Sequence[str | os.PathLike],
@@ -56,7 +52,7 @@ def heatmap_quality(
     threshold: float = 0.2,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Quality of the heatmaps of ``split`` (see module docstring); JSON-ready dict.
+    """Quality of the heatmaps of ``split`` (see module docstring); NaN where undefined.
 
     ``provenance``: the rule's param (:func:`tagseg.provenance.rule_param`), checked on each shard.
     """
@@ -110,7 +106,7 @@ def heatmap_quality(
             continue
         prec = tp[k] / (tp[k] + fp[k]) if tp[k] + fp[k] else float("nan")
         rec = tp[k] / (tp[k] + fn[k]) if tp[k] + fn[k] else float("nan")
-        masks[name] = {"precision": _nan_to_none(float(prec)), "recall": _nan_to_none(float(rec)),
+        masks[name] = {"precision": float(prec), "recall": float(rec),
                        "frames": int(mask_frames[k])}
     S = np.stack(all_scores)
     Y = np.stack(all_tags)
@@ -118,16 +114,16 @@ def heatmap_quality(
     for k, name in enumerate(table):
         if Y[:, k].any() and not Y[:, k].all():
             tag_ap[name] = float(average_precision_score(Y[:, k], S[:, k]))
-    precs = [v["precision"] for v in masks.values() if v["precision"] is not None]
-    recs = [v["recall"] for v in masks.values() if v["recall"] is not None]
+    precs = [v["precision"] for v in masks.values() if not math.isnan(v["precision"])]
+    recs = [v["recall"] for v in masks.values() if not math.isnan(v["recall"])]
     return {
         "split": split,
         "frames": frames,
         "threshold": threshold,
-        "miou": _nan_to_none(sc["miou"]),
-        "global_accuracy": _nan_to_none(sc["global_accuracy"]),
-        "category_miou": _nan_to_none(sc.get("category_miou")),
-        "class_iou": {k: _nan_to_none(v) for k, v in sc["class_iou"].items()},
+        "miou": sc["miou"],
+        "global_accuracy": sc["global_accuracy"],
+        "category_miou": sc.get("category_miou"),
+        "class_iou": dict(sc["class_iou"]),
         "mask_precision_mean": float(np.mean(precs)) if precs else None,
         "mask_recall_mean": float(np.mean(recs)) if recs else None,
         "masks": masks,
@@ -136,10 +132,10 @@ def heatmap_quality(
     }
 
 
-def write_quality(manifest: Manifest | str | os.PathLike, shard_paths: Sequence[str | os.PathLike],
-                  out_path: str | os.PathLike, split: str = "val", threshold: float = 0.2,
-                  provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Compute :func:`heatmap_quality` and write it as JSON."""
+def write_quality(out_path: str | os.PathLike, manifest: Manifest | str | os.PathLike,
+                  shard_paths: Sequence[str | os.PathLike], *, split: str = "val",
+                  provenance: Mapping[str, Any] | None = None, threshold: float = 0.2) -> dict[str, Any]:
+    """Compute :func:`heatmap_quality` and write it as JSON to ``out_path``."""
     q = heatmap_quality(manifest, shard_paths, split, threshold, provenance)
     write_json(out_path, q)
     log.info("heatmaps %s: mIoU %.3f over %d frames; masks P %.3f R %.3f; tag mAP %s", split,

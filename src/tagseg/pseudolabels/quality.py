@@ -18,7 +18,7 @@ import numpy as np
 from .. import h5io
 from ..classes import NUM_CLASSES
 from ..datasets.manifest import load
-from ..metrics import confusion_matrix, label_ids_to_train_ids, read_label_ids, scores, _nan_to_none
+from ..metrics import confusion_matrix, label_ids_to_train_ids, read_label_ids, scores
 from ..provenance import Expectations
 from .storage import read_ablations, read_labels
 
@@ -123,7 +123,7 @@ def evaluate(
             "full_miou": variants["full"]["miou"], "best_heatmap_argmax_miou": max(base),
             "points": 100.0 * (variants["full"]["miou"] - max(base))}
     out["seconds_per_snippet"] = float(np.nanmean(secs)) if secs else None
-    return _nan_to_none(out)
+    return out
 
 
 def _train_id(name: str) -> int:
@@ -132,10 +132,13 @@ def _train_id(name: str) -> int:
     return train_id(name)
 
 
-def write_quality(path: str | os.PathLike, *args: Any, **kw: Any) -> dict[str, Any]:
-    """:func:`evaluate` and write the result as JSON to ``path``."""
-    q = evaluate(*args, **kw)
-    h5io.write_json(path, q)
+def write_quality(out_path: str | os.PathLike, manifest_path: str | os.PathLike,
+                  pseudo_paths: Sequence[str | os.PathLike],
+                  heatmap_paths: Sequence[str | os.PathLike] | None = None, *, split: str = "val",
+                  provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """:func:`evaluate` and write the result as JSON to ``out_path``."""
+    q = evaluate(manifest_path, pseudo_paths, heatmap_paths, split, provenance)
+    h5io.write_json(out_path, q)
     for name, v in q["variants"].items():
         log.info("%-24s mIoU %.4f coverage %.3f", name, v["miou"] or float("nan"), v["coverage"])
     return q

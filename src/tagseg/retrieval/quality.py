@@ -126,8 +126,9 @@ def quality(truth: dict[str, Any], per_class: dict[str, dict[str, dict[str, Any]
                                  "videos_downloaded", "errors", "truth", "per_class")}
 
 
-def run(truth_json: str, stage_jsons: dict[str, dict[str, str]], out_json: str) -> dict[str, Any]:
-    """``stage_jsons[cls][stage]`` = path of that stage's JSON record."""
+def write_quality(out_json: str, truth_json: str, stage_jsons: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """:func:`quality` of the records against the truth, written as JSON to ``out_json``;
+    ``stage_jsons[cls][stage]`` = path of that stage's JSON record."""
     truth = json.loads(Path(truth_json).read_text())
     recs = {c: {s: json.loads(Path(p).read_text()) for s, p in d.items()} for c, d in stage_jsons.items()}
     q = quality(truth, recs)
@@ -143,4 +144,4 @@ def summary(q: dict[str, Any]) -> str:
     return "; ".join(pr + auc)
 
 
-__all__ = ["quality", "run", "summary", "class_counts"]
+__all__ = ["quality", "write_quality", "summary", "class_counts"]

@@ -86,7 +86,7 @@ def run_quality(truth_json: str, classes: Sequence[str], results_dir: str, out_j
     """``results_dir`` = ``results/{dataset}/retrieval``."""
     stages = ("search", "thumbnails", "download", "keyframes", "clips")
     paths = {c: {s: str(Path(results_dir) / s / f"{c}.json") for s in stages} for c in classes}
-    q = quality.run(truth_json, paths, out_json)
+    q = quality.write_quality(out_json, truth_json, paths)
     log.info("retrieval quality: %s", quality.summary(q))
     return q
 

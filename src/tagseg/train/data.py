@@ -1,16 +1,15 @@
 """Training / inference samples read from the manifest and the per-shard HDF5 artifacts.
 
-One sample = one (snippet, frame offset). Readers follow the contracts of the other stages
-(notes/HELPERS.md): ``tagseg.flow.storage.read_stack``, ``tagseg.heatmaps.storage.read_heatmaps``,
-``tagseg.pseudolabels.storage.read_labels``; they can be replaced (tests, other layouts) via
-:class:`Readers`. HDF5 files are opened lazily in each DataLoader worker.
+One sample = one (snippet, frame offset). The artifact readers are :class:`tagseg.train.readers.Readers`
+(replaceable: tests, other layouts); artifacts of extra datasets are brought to the working size
+by :func:`tagseg.train.resize.resize_artifact`; the RGB input is normalised by
+:func:`tagseg.model.normalise.normalise_rgb`. HDF5 files are opened lazily in each DataLoader worker.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,58 +23,18 @@ from ..datasets.manifest import Manifest, Snippet
 from ..errors import TagsegError
 from ..h5io import open_artifact
 from ..images import read_label, read_rgb
-from ..model.vgg import IMAGENET_MEAN, IMAGENET_STD
+from ..model.normalise import normalise_rgb
+from ..plan import DEFAULT_FLOW_L
+from .readers import Readers
+from .resize import resize_artifact
+
+
+_RESIZE_KIND = {"flow": "flow", "heatmaps": "heatmaps", "pseudo": "labels"}
+"""Sample input -> :func:`tagseg.train.resize.resize_artifact` kind."""
 
 
 class DataError(TagsegError, ValueError):
     """An input artifact is missing a snippet or frame, or has the wrong shape / depth."""
-
-
-def _read_stack(f: h5py.File, sid: str, center: int, L: int) -> np.ndarray:
-    from ..flow.storage import read_stack
-
-    return read_stack(f, sid, center=center, L=L)
-
-
-def _read_heatmaps(f: h5py.File, sid: str):
-    from ..heatmaps.storage import read_heatmaps
-
-    return read_heatmaps(f, sid)
-
-
-def _read_heatmap(f: h5py.File, sid: str, offset: int):
-    from ..heatmaps.storage import read_heatmap
-
-    return read_heatmap(f, sid, offset)
-
-
-def _read_labels(f: h5py.File, sid: str):
-    from ..pseudolabels.storage import read_labels
-
-    return read_labels(f, sid)
-
-
-@dataclass
-class Readers:
-    """Artifact readers (the stage contracts by default).
-
-    ``heatmap`` (one frame: (C, H, W) maps, (C,) scores) is used when set: it reads one chunk
-    instead of all F frames of ``heatmaps`` (measured: the all-frames read made data loading
-    the bottleneck of training on synthcity). ``None`` falls back to ``heatmaps``.
-    """
-
-    stack: Callable[[h5py.File, str, int, int], np.ndarray] = _read_stack
-    heatmaps: Callable[[h5py.File, str], tuple] = _read_heatmaps
-    labels: Callable[[h5py.File, str], tuple] = _read_labels
-    heatmap: Callable[[h5py.File, str, int], tuple] | None = _read_heatmap
-
-
-def normalise_rgb(img: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) uint8 RGB -> (3, H, W) float32 normalised with ImageNet mean / std."""
-    x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 255.0
-    mean = torch.tensor(IMAGENET_MEAN)[:, None, None]
-    std = torch.tensor(IMAGENET_STD)[:, None, None]
-    return (x - mean) / std
 
 
 def train_id_lut(class_table: Sequence[str]) -> np.ndarray:
@@ -93,33 +52,6 @@ def tag_vector(snippet: Snippet, manifest: Manifest) -> np.ndarray:
     for t in snippet.tags:
         v[manifest.class_index(t)] = True
     return v
-
-
-def resize_artifact(arr: np.ndarray, kind: str, size: tuple[int, int]) -> np.ndarray:
-    """Bring an extra dataset's artifact to the working ``size`` (H, W) of the target.
-
-    ``kind``: ``flow`` ((2L, h, w) pixels, x then y: bilinear, x scaled by W/w, y by H/h),
-    ``heatmaps`` ((C, h, w): bilinear) or ``labels`` ((h, w): nearest).
-    """
-    import cv2
-
-    H, W = size
-    if tuple(arr.shape[-2:]) == (H, W):
-        return arr
-    h, w = arr.shape[-2:]
-    if kind == "heatmaps":
-        from ..heatmaps.storage import upsample
-
-        return upsample(arr[None], size)[0]
-    if kind == "labels":
-        return cv2.resize(np.ascontiguousarray(arr), (W, H), interpolation=cv2.INTER_NEAREST)
-    if kind != "flow":
-        raise ValueError(f"unknown artifact kind {kind!r} (flow, heatmaps, labels)")
-    out = np.stack([cv2.resize(np.ascontiguousarray(c, dtype=np.float32), (W, H),
-                               interpolation=cv2.INTER_LINEAR) for c in arr])
-    out[0::2] *= W / w
-    out[1::2] *= H / h
-    return out
 
 
 def foreground_mask(class_table: Sequence[str]) -> torch.Tensor:
@@ -150,7 +82,7 @@ class FrameDataset(Dataset):
         offsets: Sequence[int] = (0,),
         needs: Sequence[str] = (),
         shards: dict[str, Sequence[str | os.PathLike]] | None = None,
-        flow_L: int = 10,
+        flow_L: int = DEFAULT_FLOW_L,
         flow_scale: float = 10.0,
         hflip: bool = False,
         readers: Readers | None = None,
@@ -209,19 +141,18 @@ class FrameDataset(Dataset):
     def _path(self, kind: str, snippet: Snippet) -> Path:
         return self.shards[kind][snippet.shard]
 
-    def _fit_extra(self, arr: np.ndarray, kind: str, snippet: Snippet) -> np.ndarray:
-        """Resize an artifact of a snippet from ``train.extra_datasets`` (``extra['size']`` set by
-        :func:`tagseg.datasets.extra.combine`) to the working size; others are returned as is."""
-        if snippet.extra.get("size") is None or tuple(snippet.extra["size"]) == self.size:
-            return arr
-        return resize_artifact(arr, kind, self.size)
-
-    def _check_hw(self, arr: np.ndarray, what: str, snippet: Snippet, kind: str) -> None:
+    def _fitted(self, arr: np.ndarray, need: str, what: str, snippet: Snippet) -> np.ndarray:
+        """``arr`` (the ``need`` artifact of ``snippet``) at the working size: resized when the
+        snippet comes from ``train.extra_datasets`` (``extra['size']`` set by
+        :func:`tagseg.datasets.extra.combine`), then checked (:class:`DataError` naming the file)."""
+        if snippet.extra.get("size") is not None and tuple(snippet.extra["size"]) != self.size:
+            arr = resize_artifact(arr, _RESIZE_KIND[need], self.size)
         if tuple(arr.shape[-2:]) != self.size:
             raise DataError(
-                f"{self._path(kind, snippet)}: {what} of snippet {snippet.id} is "
+                f"{self._path(need, snippet)}: {what} of snippet {snippet.id} is "
                 f"{arr.shape[-2]}x{arr.shape[-1]}, expected the working size {self.size[0]}x{self.size[1]}"
             )
+        return arr
 
     @staticmethod
     def _at(offsets: np.ndarray, offset: int, path: Path, snippet: Snippet, what: str) -> int:
@@ -251,8 +182,7 @@ class FrameDataset(Dataset):
                     f"{self._path('flow', snippet)}: flow stack of snippet {snippet.id} has shape "
                     f"{flow.shape}, expected (2L={2 * self.flow_L}, H, W) (config key train.model.flow_L)"
                 )
-            flow = self._fit_extra(flow, "flow", snippet)
-            self._check_hw(flow, "flow stack", snippet, "flow")
+            flow = self._fitted(flow, "flow", "flow stack", snippet)
         if "heatmaps" in self.needs:
             if self.readers.heatmap is not None:
                 heat = np.asarray(self.readers.heatmap(self._file("heatmaps", snippet), snippet.id, offset)[0],
@@ -266,14 +196,12 @@ class FrameDataset(Dataset):
                     f"{self._path('heatmaps', snippet)}: {heat.shape[0]} heatmap classes for snippet "
                     f"{snippet.id}, the manifest has {len(self.manifest.classes)}"
                 )
-            heat = self._fit_extra(heat, "heatmaps", snippet)
-            self._check_hw(heat, "heatmaps", snippet, "heatmaps")
+            heat = self._fitted(heat, "heatmaps", "heatmaps", snippet)
         if "pseudo" in self.needs:
             offs, labs, _ = self.readers.labels(self._file("pseudo", snippet), snippet.id)
             i = self._at(offs, offset, self._path("pseudo", snippet), snippet, "pseudo-labels")
             labels = self.lut[np.asarray(labs[i]).astype(np.intp)]
-            labels = self._fit_extra(labels, "labels", snippet)
-            self._check_hw(labels, "pseudo-labels", snippet, "pseudo")
+            labels = self._fitted(labels, "pseudo", "pseudo-labels", snippet)
         if "gt" in self.needs:
             ids = read_label(snippet.gt)
             train = cls.to_train_ids(ids, str(snippet.gt))

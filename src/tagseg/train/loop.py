@@ -36,7 +36,8 @@ from ..model.two_stream import NetConfig, TwoStreamNet
 from ..model.vgg import load_state
 from ..plan import STAGE_OF_INPUT, needs_of, variant_section
 from . import checkpoint as ck
-from .data import FrameDataset, Readers, foreground_mask
+from .data import FrameDataset, foreground_mask
+from .readers import Readers
 
 log = logging.getLogger("tagseg.train")
 
