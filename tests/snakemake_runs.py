@@ -113,11 +113,11 @@ def deepest_stage(upto: str | None = None) -> str | None:
 def renderer_missing() -> str | None:
     """Why the tiny synthcity dataset cannot be rendered yet, or None."""
     try:
-        from tagseg.datasets import synthcity
+        import synthcity
     except Exception as e:  # noqa: BLE001 - any import failure means: not available
-        return f"tagseg.datasets.synthcity not importable: {e}"
+        return f"synthcity not importable: {e}"
     if not hasattr(synthcity, "render"):
-        return "tagseg.datasets.synthcity.render does not exist yet"
+        return "synthcity.render does not exist yet"
     return None
 
 
