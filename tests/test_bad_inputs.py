@@ -111,7 +111,7 @@ def test_synth_replaces_its_own_render_and_only_with_overwrite_a_foreign_one(tmp
     """"`tagseg synth --root DIR` deletes whatever DIR held": a previous render (marker, or the
     synthcity.json of a render made before the marker) is replaced; a user's folder only with
     --overwrite. The render's folders and files get the umask (item 9: were 0700 / 0600)."""
-    from tagseg.datasets import synthcity
+    import synthcity
 
     root = tmp_path / "synthcity"
     with _umask(0o022):
@@ -333,7 +333,7 @@ def test_help_texts_and_readme_troubleshooting(capsys):
         helps[" ".join(cmd)] = capsys.readouterr().out
     assert "snakemake --cores 2 results/synthcity/metrics.json" in helps[""]
     assert ".tagseg-synthcity" in helps["synth"] and "--overwrite" in helps["synth"]
-    from tagseg.datasets.synthcity import MARKER
+    from synthcity import MARKER
     assert MARKER == ".tagseg-synthcity"
     assert "leftImg8bit_sequence" in helps["manifest"]
     assert "--train-ids" in helps["evaluate"] and "gtFine" in helps["evaluate"]
