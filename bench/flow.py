@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from tagseg.flow import synthetic as S  # noqa: E402
+from synthcity import flow_pairs as S  # noqa: E402
 from tagseg.flow.opencv_tvl1 import OpenCVTVL1, create  # noqa: E402
 from tagseg.flow.params import TVL1Params  # noqa: E402
 from tagseg.flow.torch_tvl1 import TorchTVL1  # noqa: E402

@@ -45,7 +45,7 @@ def best_time(fn, repeat: int) -> tuple[float, int]:
 
 
 def synthetic(tmp: Path, seconds: float, width: int, height: int) -> str:
-    from tagseg.retrieval.webvideos import encode_mp4, render_video
+    from synthcity.web import encode_mp4, render_video
     import numpy as np
 
     frames = render_video(np.random.default_rng(0), "car", "relevant", seconds, 25, height, width)[0]

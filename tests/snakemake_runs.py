@@ -1,9 +1,9 @@
 """Helpers for tests that run the real Snakefile on a tiny synthcity dataset in a tmp dir.
 
 Every run is ``python -m snakemake -s <repo>/Snakefile -d <tmp> --configfile
-<repo>/config/config.yaml <tmp>/c.yaml ...``: the repository's defaults plus a small override
-(64x32 frames, 2+2 snippets, few shards, a 30-iteration network), so nothing is written into
-the repository.
+<repo>/config/config.yaml <tmp>/c.yaml ...``: the repository's defaults plus the tiny
+configuration of ``.test/config.yaml`` (64x32 frames, 2+2 snippets, few shards, a 30-iteration
+network) with a test's own overrides on top, so nothing is written into the repository.
 
 Stages are listed in DAG order in `STAGES`; `available_stages()` says which of them the
 Snakefile includes right now, so tests can target the deepest stage that exists.
@@ -28,34 +28,10 @@ DEFAULT_CONFIG = REPO / "config" / "config.yaml"
 DATASET = "synthcity"
 RESULTS = f"results/{DATASET}"
 
-# Tiny synthcity: shards chosen so every per-shard stage has >1 job (val: 2 shards).
-SHARDS = {"train": 1, "val": 2}
-TINY = {
-    "device": "cpu",
-    "datasets": {
-        DATASET: {
-            "root": "data/synthcity",  # relative to the tmp workdir
-            "shards": dict(SHARDS),
-            "synth": {"seed": 0, "width": 64, "height": 32, "train_snippets": 2,
-                      "val_snippets": 2, "iconic_per_class": 4},
-        }
-    },
-    # Small CAM classifier: one epoch on 32-pixel crops, one scale (only used by the
-    # classifiers/heatmaps rules; ~5 s CPU for the classifier, ~3 s per heatmap shard).
-    "heatmaps": {"cam": {"epochs": 1, "input_size": 32, "batch_size": 16, "width": 0.125},
-                 "scales": [1.0], "threads": 1},
-    # One thread per job everywhere: two jobs share the two CI cores, and runs with different
-    # --cores plan the same threads (Snakemake caps a rule's threads at --cores, and torch's
-    # CPU results, training's above all, depend on the thread count).
-    "flow": {"threads": 1},
-    # Tiny network, 30 iterations of batch 2 (~2 s CPU), a resumable checkpoint every 5 (so a
-    # run killed during `train` has one to resume from). The default variant is the one that
-    # reads every earlier stage (flow, heatmaps, pseudo-labels), so metrics.json depends on
-    # the whole DAG.
-    "train": {"variant": "two_stream_pseudo", "iterations": 30, "batch_size": 2, "threads": 1,
-              "checkpoint_every": 5, "log_every": 5,
-              "model": {"width": 0.0625, "head_channels": 256}},
-}
+# The tiny synthcity configuration (.test/config.yaml), laid over config/config.yaml.
+TINY_CONFIG = REPO / ".test" / "config.yaml"
+TINY = yaml.safe_load(TINY_CONFIG.read_text())
+SHARDS = TINY["datasets"][DATASET]["shards"]  # val: 2 shards, so per-shard stages have >1 job
 
 
 def shard_targets(stage: str, splits=("train", "val")) -> list[str]:
@@ -113,11 +89,11 @@ def deepest_stage(upto: str | None = None) -> str | None:
 def renderer_missing() -> str | None:
     """Why the tiny synthcity dataset cannot be rendered yet, or None."""
     try:
-        from tagseg.datasets import synthcity
+        import synthcity
     except Exception as e:  # noqa: BLE001 - any import failure means: not available
-        return f"tagseg.datasets.synthcity not importable: {e}"
+        return f"synthcity not importable: {e}"
     if not hasattr(synthcity, "render"):
-        return "tagseg.datasets.synthcity.render does not exist yet"
+        return "synthcity.render does not exist yet"
     return None
 
 

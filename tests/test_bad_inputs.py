@@ -17,7 +17,7 @@ silently; tagseg never deletes what it did not write.
 | 11 | `--configfile a.yaml TARGET`: 4,360 lines | one line per bad key, naming the configfile a target came from | test_target_after_configfile_is_named_in_one_line |
 | 12 | `tagseg inspect` on a corrupt file: traceback | one line | test_inspect_corrupt_file_is_one_line |
 | 13 | read-only output folder: Snakemake crash | stops before the first job, naming the folder | test_read_only_output_folder_is_one_line |
-| 14 | killed job's `.shard-N.h5.*.tmp` left forever | removed on the rule's next write | tests/test_h5io.py, tests/test_workflow_ops.py (SIGKILL cases) |
+| 14 | killed job's `.shard-N.h5.*.tmp` left forever | removed on the rule's next write | test_killed_writer_leaves_no_temporary_file_after_the_next_write (and the SIGKILL cases of tests/test_workflow_ops.py) |
 | 15 | checkpoint of another variant blocked every rerun | moved aside with a warning, restart at 0 | test_checkpoint_of_another_variant_is_moved_aside |
 | 16 | artifacts written 0600 despite umask 022 | files and folders get the user's umask | test_artifacts_get_the_umask |
 
@@ -111,7 +111,7 @@ def test_synth_replaces_its_own_render_and_only_with_overwrite_a_foreign_one(tmp
     """"`tagseg synth --root DIR` deletes whatever DIR held": a previous render (marker, or the
     synthcity.json of a render made before the marker) is replaced; a user's folder only with
     --overwrite. The render's folders and files get the umask (item 9: were 0700 / 0600)."""
-    from tagseg.datasets import synthcity
+    import synthcity
 
     root = tmp_path / "synthcity"
     with _umask(0o022):
@@ -333,7 +333,7 @@ def test_help_texts_and_readme_troubleshooting(capsys):
         helps[" ".join(cmd)] = capsys.readouterr().out
     assert "snakemake --cores 2 results/synthcity/metrics.json" in helps[""]
     assert ".tagseg-synthcity" in helps["synth"] and "--overwrite" in helps["synth"]
-    from tagseg.datasets.synthcity import MARKER
+    from synthcity import MARKER
     assert MARKER == ".tagseg-synthcity"
     assert "leftImg8bit_sequence" in helps["manifest"]
     assert "--train-ids" in helps["evaluate"] and "gtFine" in helps["evaluate"]
@@ -892,3 +892,30 @@ def test_flow_reader_in_the_workflow_reruns_refuses_and_recovers(tmp_path):
     msg = _one_error_line(_snakemake(wd, configs=("config.yaml", "tweak.yaml")),
                           "results/tiny/flow/val/shard-0.h5: not a readable HDF5 file (truncated or corrupt")
     assert "snakemake --forcerun=flow <target>" in msg
+
+
+# ============================== leftovers ==============================
+
+
+def test_killed_writer_leaves_no_temporary_file_after_the_next_write(tmp_path):
+    """Case: "A killed job leaves a hidden `.shard-N.h5.*.tmp` forever." A writer SIGKILLed
+    just before its rename (held there by `h5io.HOLD_ENV`) leaves its temporary file; the next
+    write of the same artifact removes it, and the artifact reads back complete."""
+    target = tmp_path / "shard-0.h5"
+    code = ("import sys; from tagseg import h5io\n"
+            "with h5io.write_artifact(sys.argv[1], 'flow', {'x': 1}) as f:\n"
+            "    f['a'] = [0.0, 0.0, 0.0]\n")
+    env = {**os.environ, h5io.HOLD_ENV: "shard-0.h5:0"}
+    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], env=env,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    line = proc.stderr.readline()  # blocks until the writer is held before its rename
+    assert h5io.HOLD_MESSAGE in line, line
+    proc.kill()
+    proc.wait()
+    left = [p.name for p in tmp_path.glob(".shard-0.h5.*")]
+    assert left and not target.exists(), left
+    with h5io.write_artifact(target, "flow", {"x": 1}) as f:
+        f["a"] = np.zeros(3)
+    assert not list(tmp_path.glob(".shard-0.h5.*"))
+    with h5io.open_artifact(target, "flow", config={"x": 1}) as f:
+        assert f["a"].shape == (3,)

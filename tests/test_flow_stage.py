@@ -10,10 +10,10 @@ import h5py
 import numpy as np
 import pytest
 
+from synthcity import flow_pairs as S
 from tagseg import h5io
 from tagseg.datasets.manifest import Manifest, Snippet
 from tagseg.flow import quality, stage, storage
-from tagseg.flow import synthetic as S
 from tagseg.plan import needed_pairs
 
 H, W, SHIFT = 48, 64, (2, 1)  # content moves +2 px in x, +1 px in y per frame

@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
+from synthcity import flow_pairs as S
 from tagseg.flow import storage
-from tagseg.flow import synthetic as S
 from tagseg.plan import flow_window
 
 STORE = {"encoding": "int16", "quantum": 0.01, "compression": "gzip", "compression_level": 4}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tagseg.flow import synthetic as S
+from synthcity import flow_pairs as S
 from tagseg.flow.opencv_tvl1 import OpenCVTVL1
 from tagseg.flow.params import TVL1Params
 from tagseg.flow.torch_tvl1 import (

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_flow_rules_on_tiny_synthcity(tmp_path):
-    pytest.importorskip("tagseg.datasets.synthcity")
+    pytest.importorskip("synthcity")
     for name in ("Snakefile", "workflow", "config", "envs"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)

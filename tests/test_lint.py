@@ -1,4 +1,4 @@
-"""`snakemake --lint` on the repository's Snakefile reports nothing.
+"""`snakemake --lint` on the repository's Snakefile reports nothing (default and tiny config).
 
 Snakemake 9.27's `--lint json` is not usable (the CLI ignores the format argument, and the
 API's JSON writer fails on its own snakefile objects), so this parses the text report: one
@@ -12,6 +12,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,11 +47,16 @@ def test_parse_lints_reads_snakemake_text_format():
     ]
 
 
-def test_snakemake_lint_is_clean(tmp_path):
+# The defaults, and the tiny configuration the end-to-end tests and CI run (laid over them).
+CONFIGS = {"default": ["config/config.yaml"], "tiny": ["config/config.yaml", ".test/config.yaml"]}
+
+
+@pytest.mark.parametrize("configs", CONFIGS.values(), ids=CONFIGS.keys())
+def test_snakemake_lint_is_clean(tmp_path, configs):
     # Lint from a scratch workdir so nothing is written into the repository.
     r = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path),
-         "--configfile", str(REPO / "config" / "config.yaml"), "--lint"],
+         "--configfile", *(str(REPO / c) for c in configs), "--lint"],
         capture_output=True, text=True, timeout=120,
     )
     report = r.stdout + r.stderr
@@ -58,6 +65,21 @@ def test_snakemake_lint_is_clean(tmp_path):
     assert not lints, f"snakemake --lint found {len(lints)} problem(s):\n{listing}"
     assert r.returncode == 0, f"snakemake --lint failed without parseable lints:\n{report[-3000:]}"
     assert "good condition" in report
+
+
+def test_bare_snakemake_plans_the_main_job(tmp_path):
+    """`snakemake --cores 2` without a target runs rule `all`: the embedded main job's
+    metrics.json (a dry run of the tiny configuration, which renders synthcity first)."""
+    r = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path),
+         "--configfile", str(REPO / ".test" / "config.yaml"), "--cores", "2", "-n"],
+        capture_output=True, text=True, timeout=120,
+    )
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    stats = dict(re.findall(r"^(\w+) +(\d+)$", out, flags=re.M))
+    assert stats.get("all") == "1" and stats.get("synthesize") == "1" and stats.get("evaluate") == "1", out[-3000:]
+    assert "input: results/synthcity/metrics.json" in out
 
 
 RULES_SCRIPT = r"""

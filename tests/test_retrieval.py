@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from retrieval_server import Server
-from tagseg import classes
+from synthcity import web as web_render
+from tagseg import classes, clipfile
 from tagseg.h5io import ArtifactError, open_artifact
-from tagseg.retrieval import clips, download, keyframes, quality, scoring, search, thumbnails, webvideos
+from tagseg.retrieval import clips, download, keyframes, quality, scoring, search, thumbnails
 from tagseg.retrieval.net import FetchError, fetch
 
 NAMES = list(classes.CLASS_NAMES)
@@ -25,7 +26,7 @@ def web(tmp_path_factory) -> Path:
     """Rendered web videos for 'car' (bands style, for the palette scorer): 5 ordinary videos +
     truncated / bad_thumb / missing."""
     root = tmp_path_factory.mktemp("web")
-    webvideos.render(root, ["car"], videos_per_keyword=5, seconds=8, fps=FPS, width=96,
+    web_render.render(root, ["car"], videos_per_keyword=5, seconds=8, fps=FPS, width=96,
                      height=64, seed=1, style="bands")
     return root
 
@@ -67,7 +68,7 @@ def test_render_records_truth_and_keyframes(web):
 def test_street_style_videos_truth_from_labels(tmp_path):
     """Street-style web videos (synthcity shots): truth comes from exact labels; distractors
     are filmed in worlds without the class; a clickbait thumbnail shows it."""
-    t = webvideos.render(tmp_path, ["bus"], videos_per_keyword=4, seconds=6, fps=4, width=64,
+    t = web_render.render(tmp_path, ["bus"], videos_per_keyword=4, seconds=6, fps=4, width=64,
                          height=36, faults=False)  # >= 2 shots of 2-5 s: one without the bus
     assert t["style"] == "street" and t == json.loads((tmp_path / "truth.json").read_text())
     v = t["videos"]
@@ -83,12 +84,12 @@ def test_street_style_videos_truth_from_labels(tmp_path):
     assert max(v["bus-001"]["coverage"]) == 0 == max(v["bus-002"]["coverage"])  # no bus in the world
     assert v["bus-001"]["thumb_coverage"] > 0 and v["bus-003"]["thumb_coverage"] == 0
     with pytest.raises(ValueError, match="retrieval.web.style"):
-        webvideos.render(tmp_path / "x", ["bus"], style="cartoon")
+        web_render.render(tmp_path / "x", ["bus"], style="cartoon")
 
 
 def test_street_shots_follow_the_subject():
-    from tagseg.datasets.synthcity.shots import render_shot
-    from tagseg.datasets.synthcity.textures import make_atlas
+    from synthcity.shots import render_shot
+    from synthcity.textures import make_atlas
 
     atlas = make_atlas(0)
     bus = classes.label("bus").label_id
@@ -300,7 +301,7 @@ def test_clips_stage_writes_relevant_runs(tmp_path, web, scorer):
     with open_artifact(out, "retrieval_clips", config={"a": 1}) as f:
         assert int(f.attrs["clips"]) == len(rec["clips"])
         for c in rec["clips"]:
-            off, fr, times, sc = clips.read_clip(f, c["id"])
+            off, fr, times, sc = clipfile.read_clip(f, c["id"])
             assert fr.shape == (c["frames"], 32, 48, 3) and len(fr) >= 5
             assert (sc >= 0.8).all() and off[0] < 0 <= off[-1] and (off == 0).sum() == 1
             assert f[c["id"]].attrs["class"] == "car" and c["id"].startswith("webcar_")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yt_dlp
 
-from tagseg.retrieval import download, search, webvideos
+from synthcity import web as web_render
+from tagseg.retrieval import download, search
 
 
 def _entry(vid, title, duration, live=None, shorts=False):
@@ -78,7 +79,7 @@ def test_youtube_search_error_is_recorded(monkeypatch):
 @pytest.fixture(scope="module")
 def mp4(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("yt")
-    webvideos.render(root, ["car"], videos_per_keyword=1, seconds=3, fps=10, width=64, height=48,
+    web_render.render(root, ["car"], videos_per_keyword=1, seconds=3, fps=10, width=64, height=48,
                      faults=False, style="bands")
     return root / "videos" / "car-000.mp4"
 

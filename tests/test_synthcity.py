@@ -1,4 +1,4 @@
-"""Tests of the embedded synthcity renderer (tagseg.datasets.synthcity)."""
+"""Tests of the embedded synthcity renderer (the sibling package synthcity)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import h5py
 import numpy as np
 import pytest
 
+import synthcity
+from synthcity import dataset as render_mod
+from synthcity.camera import Camera, intrinsics, orientation
+from synthcity.flow_gt import exact_flow
+from synthcity.raycast import GROUND, PRIM0, SKY, cast
+from synthcity.scene import BOX, CYL, ELL, M_PAINT, Ground, SceneBuilder, World
+from synthcity.street import random_env
+from synthcity.textures import make_atlas
+from synthcity.video import render_frame
 from tagseg import classes
-from tagseg.datasets import synthcity
-from tagseg.datasets.synthcity import dataset as render_mod
-from tagseg.datasets.synthcity.camera import Camera, intrinsics, orientation
-from tagseg.datasets.synthcity.flow import exact_flow
-from tagseg.datasets.synthcity.raycast import GROUND, PRIM0, SKY, cast
-from tagseg.datasets.synthcity.scene import BOX, CYL, ELL, M_PAINT, Ground, SceneBuilder, World
-from tagseg.datasets.synthcity.street import random_env
-from tagseg.datasets.synthcity.textures import make_atlas
-from tagseg.datasets.synthcity.video import render_frame
 from tagseg.h5io import open_artifact
 
 TINY = dict(seed=3, width=96, height=48, train_snippets=2, val_snippets=2, frames=12,
@@ -444,7 +444,7 @@ def test_default_dataset_statistics(tmp_path_factory):
 def test_texture_sampling_beyond_remap_limit():
     """More samples than cv2.remap's 32767-column limit (a 256x144 frame of one material):
     the same values as sampled in small batches."""
-    from tagseg.datasets.synthcity import textures as tx
+    from synthcity import textures as tx
 
     atlas = tx.make_atlas(0)
     rng = np.random.default_rng(0)

@@ -16,7 +16,7 @@ from tagseg.datasets.manifest import Manifest, ManifestError, Snippet, load
 from tagseg.plan import frame_span, needed_offsets
 from tagseg.h5io import write_artifact
 from tagseg.images import read_rgb, write_png
-from tagseg.retrieval.clips import STAGE as CLIPS_STAGE
+from tagseg.clipfile import STAGE as CLIPS_STAGE
 from tagseg.train.data import FrameDataset
 from tagseg.train.readers import Readers
 from tagseg.train.resize import resize_artifact
@@ -42,7 +42,7 @@ def write_clips(path: Path, cls: str, lengths, size=(16, 24)) -> None:
 
 
 def webvideos_city(cls: str) -> str:
-    from tagseg.retrieval.clips import city_name
+    from tagseg.clipfile import city_name
 
     return city_name(cls)
 

@@ -22,7 +22,7 @@ from . import metrics
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from .datasets import synthcity
+    import synthcity  # the sibling renderer package; only this command uses it
 
     info = synthcity.render(
         Path(args.root), seed=args.seed, width=args.width, height=args.height,

@@ -74,7 +74,7 @@ def preflight():
     synth = [j.wildcards for j in jobs if j.rule.name == "synthesize"]
     problem = writable_problem(paths + [w.root for w in synth])  # a root's parent takes the render
     if problem is None and synth:
-        from tagseg.datasets.synthcity import RootNotOurs, check_root
+        from synthcity import RootNotOurs, check_root
 
         for w in synth:
             try:

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from synthcity.web import render_config
 from tagseg.logs import configure
-from tagseg.retrieval.stage import run_webvideos
 
 configure(snakemake.log[0])
-run_webvideos(snakemake.params.cfg, str(Path(snakemake.output.truth).parent.parent))
+render_config(snakemake.params.cfg, str(Path(snakemake.output.truth).parent.parent))

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tagseg.datasets import synthcity
+import synthcity
 from tagseg.logs import configure
 
 if __name__ == "__main__":  # the renderer's worker processes re-import this file

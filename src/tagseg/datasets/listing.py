@@ -18,7 +18,7 @@ and named by the manifest's error). Files the manifest reads (ground truth, anno
 flowGt) count with their size and mtime; the other frames with their name only (no stat call
 for the ~100 000 Cityscapes sequence frames).
 
-Standard library only: imported when the Snakefile is parsed.
+Standard library and torch-free tagseg modules only: imported when the Snakefile is parsed.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..errors import TagsegError
+from ..fsutil import umask
 from ..plan import results_dir
 
 FORMAT = "# tagseg dataset file list v1"
@@ -110,20 +112,19 @@ def update(root: str | os.PathLike, splits: Iterable[str], out: str | os.PathLik
             return False
     except (FileNotFoundError, UnicodeDecodeError):
         pass
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as e:
+        raise TagsegError(f"cannot write the dataset's file list {out}: {e.strerror}; make "
+                          f"{out.parent} writable (chmod u+w) or run in another working "
+                          f"directory") from None
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return True
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

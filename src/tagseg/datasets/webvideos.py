@@ -3,7 +3,7 @@
 Config ``datasets.{name}``: ``{kind: webvideos, source: synthcity, root: ..., resize: 1.0,
 stride: null, shards: {train: N}}``. Its input is ``results/{source}/retrieval/clips/{class}.h5``
 (:func:`tagseg.plan.clip_paths`) for every class of ``retrieval.classes`` (written by the
-``retrieval_clips`` rule; one group per relevant run, layout in :mod:`tagseg.retrieval.clips`).
+``retrieval_clips`` rule; one group per relevant run, layout in :mod:`tagseg.clipfile`).
 
 Each clip is cut into snippets: windows of the frames the later stages need (``lo..hi`` =
 min(needed offsets) .. max(needed offsets) + 1, :func:`tagseg.plan.frame_span` of
@@ -77,9 +77,9 @@ def build_manifest(
     later stages need (:func:`tagseg.plan.needed_offsets`). Frames are written at the clip
     size x ``cfg['resize']`` (the working size), stale frames of earlier runs are removed.
     """
+    from ..clipfile import STAGE
     from ..h5io import open_artifact
     from ..images import write_png
-    from ..retrieval.clips import STAGE
 
     root = Path(cfg["root"])
     resize = float(cfg.get("resize", 1.0))

@@ -2,7 +2,7 @@
 
 Modules: ``params`` (TV-L1 parameters), ``opencv_tvl1`` / ``torch_tvl1`` (backends),
 ``storage`` (compact HDF5 layout; ``read_pairs``, ``read_stack``), ``stage`` (one shard),
-``quality`` (EPE against ground truth), ``synthetic`` (test pairs with exact flow).
+``quality`` (EPE against ground truth). Test pairs with exact flow: :mod:`synthcity.flow_pairs`.
 """
 
 from .params import TVL1Params

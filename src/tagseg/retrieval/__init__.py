@@ -12,10 +12,11 @@ Stages, one job per class keyword (rules in ``workflow/rules/retrieval.smk``):
 5. :mod:`.clips` — frames within ±2 s of each kept key frame at fixed fps/size into HDF5,
    then runs of >= ``min_run`` consecutive frames with relevance y·f(v) >= threshold.
 
-:mod:`.webvideos` renders synthetic web videos with recorded truth (distractors, misleading
-thumbnails) and :mod:`.quality` scores each filter against it. The clips become a dataset of
-kind ``webvideos`` (:mod:`tagseg.datasets.webvideos`) that a target adds to its training data
-with ``train.extra_datasets`` (:mod:`tagseg.datasets.extra`).
+:mod:`synthcity.web` (the sibling package) renders synthetic web videos with recorded truth
+(distractors, misleading thumbnails) and :mod:`.quality` scores each filter against it. The
+clips (layout in :mod:`tagseg.clipfile`) become a dataset of kind ``webvideos``
+(:mod:`tagseg.datasets.webvideos`) that a target adds to its training data with
+``train.extra_datasets`` (:mod:`tagseg.datasets.extra`).
 
 A scorer (:data:`.scoring.Scorer`) maps ``(N, H, W, 3) uint8 RGB`` to ``(N, C) float32`` class
 scores in [0, 1], C in the manifest's class order.

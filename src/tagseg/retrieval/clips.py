@@ -8,14 +8,8 @@ Overlapping windows of one video are merged. Frames are sampled at a fixed ``fps
 decoded frame to each sample time) and brought to a fixed ``size`` (H, W) by a centre crop to
 that aspect ratio and a resize.
 
-``clips/{class}.h5`` (stage ``retrieval_clips``), one group per clip, named like a
-Cityscapes snippet ``web{class}_{seq:06d}_{annotated:06d}``::
-
-    frames  (T, H, W, 3) uint8 RGB
-    times   (T,) float64, seconds in the source video   (units "s")
-    scores  (T,) float32 relevance y·f(v) in [0, 1]
-    offsets (T,) int, frame offset from the annotated (middle) frame
-    @video_id @class @url @annotated @fps
+``clips/{class}.h5`` (stage ``retrieval_clips``), one group per clip: layout, stage name and
+reader in :mod:`tagseg.clipfile`.
 
 ``clips/{class}.json`` records every window (times, scores, selected mask) and errors.
 """
@@ -31,12 +25,11 @@ from typing import Any
 import av
 import numpy as np
 
+from ..clipfile import STAGE, city_name
 from ..h5io import write_artifact, write_json
 from .scoring import Scorer
 
 log = logging.getLogger("tagseg.retrieval")
-
-STAGE = "retrieval_clips"
 
 
 def merge_windows(times, half: float, duration: float | None = None) -> list[tuple[float, float]]:
@@ -101,11 +94,6 @@ def relevant_runs(relevance: np.ndarray, threshold: float, min_run: int) -> list
     d = np.diff(ok.astype(np.int8))
     starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
     return [(int(a), int(b)) for a, b in zip(starts, stops) if b - a >= min_run]
-
-
-def city_name(class_name: str) -> str:
-    """'traffic_light' -> 'webtrafficlight' (no '_', so snippet ids parse like Cityscapes names)."""
-    return "web" + class_name.replace("_", "").replace("-", "")
 
 
 def clips(
@@ -176,9 +164,3 @@ def run(keyframes_json: str, out_h5: str, out_json: str, class_index: int, score
     rec = clips(json.loads(Path(keyframes_json).read_text()), out_h5, class_index, scorer, **kw)
     write_json(out_json, rec)
     return rec
-
-
-def read_clip(f, clip_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """-> (offsets (T,), frames (T, H, W, 3) uint8, times (T,) s, scores (T,)) of one clip."""
-    g = f[clip_id]
-    return g["offsets"][()], g["frames"][()], g["times"][()], g["scores"][()]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..datasets.manifest import load as load_manifest
-from . import clips, download, keyframes, local, quality, search, thumbnails, webvideos
+from . import clips, download, keyframes, local, quality, search, thumbnails
 from .scoring import Scorer, from_config
 
 log = logging.getLogger("tagseg.retrieval")
@@ -94,16 +94,6 @@ def run_quality(truth_json: str, classes: Sequence[str], results_dir: str, out_j
 def run_local_catalogue(cfg: Mapping[str, Any], out_dir: str) -> dict[str, Any]:
     """Catalogue, thumbnails and truth of the local videos of ``retrieval.local`` (:mod:`.local`)."""
     return local.build(cfg["local"], list(cfg["classes"]), out_dir, keywords=cfg.get("keywords"))
-
-
-def run_webvideos(cfg: Mapping[str, Any], root: str) -> dict[str, Any]:
-    """Render ``{root}/web/`` for ``retrieval.classes`` with ``retrieval.web`` knobs."""
-    w = dict(cfg.get("web") or {})
-    return webvideos.render(
-        Path(root) / "web", list(cfg["classes"]), videos_per_keyword=int(w.get("videos_per_class", 8)),
-        seconds=float(w.get("seconds", 12)), fps=int(w.get("fps", 12)), width=int(w.get("width", 256)),
-        height=int(w.get("height", 144)), gop_s=float(w.get("gop_s", 2.0)), seed=int(w.get("seed", 0)),
-        faults=bool(w.get("faults", True)), style=str(w.get("style", "street")))
 
 
 def load_json(path: str) -> dict[str, Any]:

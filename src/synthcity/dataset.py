@@ -33,10 +33,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ... import __version__, classes
-from ...fsutil import apply_umask
-from ...h5io import write_artifact
-from .iconic import GROUP, render_iconic_group
+from tagseg import __version__, classes
+from tagseg.fsutil import apply_umask
+from tagseg.h5io import write_artifact
+
+from .iconic_images import GROUP, render_iconic_group
 from .street import DENSITY_KEYS, Street
 from .textures import make_atlas
 from .video import render_snippet

@@ -5,7 +5,7 @@ seconds and at scene cuts), a JPEG thumbnail per video and a catalogue for the `
 backend. A video is a sequence of 2–5 s shots (scenes). Two styles:
 
 - ``street`` (default): each shot is a random synthcity street world
-  (:mod:`tagseg.datasets.synthcity.shots`): a hand-held tracking shot of an instance or a
+  (:mod:`synthcity.shots`): a hand-held tracking shot of an instance or a
   drive. Shots with the keyword's class are about it (one more instance, higher density);
   shots without it are about another class or a plain drive, in a world without the keyword's
   class (possible for the classes of ``street.DENSITY_KEYS``; for others, such as road, the
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +49,13 @@ import av
 import cv2
 import numpy as np
 
-from .. import classes as cls_table
-from ..datasets.synthcity.dataset import CITIES
-from ..datasets.synthcity.shots import SUBJECTS, render_shot
-from ..datasets.synthcity.textures import make_atlas
-from ..h5io import atomic_path, write_json
-from .search import default_keyword
+from tagseg import classes as cls_table
+from tagseg.h5io import atomic_path, write_json
+from tagseg.retrieval.search import default_keyword
+
+from .dataset import CITIES
+from .shots import SUBJECTS, render_shot
+from .textures import make_atlas
 
 log = logging.getLogger("tagseg.retrieval")
 
@@ -272,3 +274,14 @@ def render(
     write_json(root / "truth.json", truth)
     log.info("rendered %d web videos for %d keywords under %s", len(truth["videos"]), len(keywords), root)
     return truth
+
+
+def render_config(cfg: Mapping[str, Any], root: str | os.PathLike) -> dict[str, Any]:
+    """Rule ``retrieval_webvideos``: render ``{root}/web/`` for ``retrieval.classes`` with the
+    ``retrieval.web`` knobs (config section ``retrieval`` as ``cfg``); returns the truth record."""
+    w = dict(cfg.get("web") or {})
+    return render(
+        Path(root) / "web", list(cfg["classes"]), videos_per_keyword=int(w.get("videos_per_class", 8)),
+        seconds=float(w.get("seconds", 12)), fps=int(w.get("fps", 12)), width=int(w.get("width", 256)),
+        height=int(w.get("height", 144)), gop_s=float(w.get("gop_s", 2.0)), seed=int(w.get("seed", 0)),
+        faults=bool(w.get("faults", True)), style=str(w.get("style", "street")))

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ... import classes
+from tagseg import classes
 
 BOX, CYL, ELL = 0, 1, 2
 

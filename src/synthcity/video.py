@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from .camera import Camera
-from .flow import exact_flow
+from .flow_gt import exact_flow
 from .raycast import cast
 from .scene import World
 from .shade import hood_mask, hood_radiance, shade, to_srgb8

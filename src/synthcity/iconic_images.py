@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ... import classes
+from tagseg import classes
+
 from .camera import Camera, look_dir
 from .scene import LID
 from .street import Street

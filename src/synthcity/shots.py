@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .camera import Camera, look_dir
-from .iconic import _BOOST, frame_pose
+from .iconic_images import _BOOST, frame_pose
 from .street import DENSITY_KEYS, Street
 from .video import render_frame
 
