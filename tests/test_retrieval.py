@@ -427,8 +427,8 @@ def test_classifier_scorer_from_checkpoint(tmp_path):
         scoring.from_config({"scorer": "oracle"}, TABLE, ["car"])
     # square crops: a frame's score is the maximum over its crops, each scored on its own
     frames = rng.integers(0, 255, (2, 40, 100, 3), dtype=np.uint8)
-    cropped = scoring.from_config(TABLE, {"scorer": "classifiers", "classifiers": {"crops": 3, "scale": 1.5}},
-                                  ["sky", "car"], checkpoint=str(ck))
+    cropped = scoring.from_config({"scorer": "classifiers", "classifiers": {"crops": 3, "scale": 1.5}},
+                                  TABLE, ["sky", "car"], checkpoint=str(ck))
     whole = scoring.classifier_scorer(str(ck), ["sky", "car"], scale=1.5)
     got = cropped(frames)
     for i, f in enumerate(frames):
