@@ -241,7 +241,7 @@ def run_classifiers(
         "imagenet": {k: im_cfg.get(k) for k in ("width", "weights", "url", "model_dir",
                                                  "allow_download", "backbone")},
         "imagenet_classes": {c: v for c, v in imagenet_mapping(manifest.table, cfg).items()
-                             if heads[c] == "imagenet"},
+                             if heads.get(c) == "imagenet"},
         "val_accuracy": {c: report["classes"][c]["val_accuracy"] for c in manifest.classes},
     }
     save_checkpoint(model_path, payload)
