@@ -23,8 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tagseg import classes as C
+from tagseg.classtable import ClassTable
 from tagseg.crf import ConvCRF, CRFParams, dense_crf
+from tagseg.datasets.cityscapes import TABLE
 from tagseg.metrics import confusion_matrix, scores
 
 SETTINGS = [(7, 1), (11, 1), (7, 2), (7, 4), (11, 4)]
@@ -34,7 +35,7 @@ def synthetic(n: int, h: int, w: int, c: int, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     imgs = (F.interpolate(torch.rand(n, 3, h // 8, w // 8, generator=g), size=(h, w), mode="nearest") * 255)
     logits = F.interpolate(torch.randn(n, c, h // 16, w // 16, generator=g) * 3, size=(h, w), mode="bilinear")
-    return imgs, torch.softmax(logits, 1), None
+    return imgs, torch.softmax(logits, 1), None, TABLE
 
 
 def from_model(args):
@@ -58,18 +59,19 @@ def from_model(args):
                 flow = read_stack(f, s.id, 0, net.cfg.flow_channels // 2)
         probs.append(predict_probs(net, img, flow, meta["flow_scale"], torch.device("cpu")))
         imgs.append(torch.from_numpy(img).permute(2, 0, 1).float())
-        gt = C.to_train_ids(read_label(s.gt))
+        gt = m.table.to_train_ids(read_label(s.gt))
         gts.append(gt)
-    return torch.stack(imgs), torch.stack(probs), gts
+    return torch.stack(imgs), torch.stack(probs), gts, m.table
 
 
-def miou(probs: torch.Tensor, gts) -> float | None:
+def miou(probs: torch.Tensor, gts, table: ClassTable) -> float | None:
     if gts is None:
         return None
-    conf = np.zeros((C.NUM_CLASSES, C.NUM_CLASSES + 1), np.int64)
+    n = table.num_classes
+    conf = np.zeros((n, n + 1), np.int64)
     for p, g in zip(probs, gts):
-        confusion_matrix(g, p.argmax(0).numpy().astype(np.uint8), out=conf)
-    return round(scores(conf)["miou"], 4)
+        confusion_matrix(g, p.argmax(0).numpy().astype(np.uint8), n=n, out=conf)
+    return round(scores(conf, table=table)["miou"], 4)
 
 
 def main(argv=None) -> int:
@@ -83,9 +85,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.model:
-        imgs, probs, gts = from_model(args)
+        imgs, probs, gts, table = from_model(args)
     else:
-        imgs, probs, gts = synthetic(args.n, *args.size, C.NUM_CLASSES)
+        imgs, probs, gts, table = synthetic(args.n, *args.size, TABLE.num_classes)
     params = CRFParams()
     n = len(probs)
     t = time.perf_counter()
@@ -93,9 +95,9 @@ def main(argv=None) -> int:
                                                   probs[i].numpy(), params)) for i in range(n)])
     t_ref = (time.perf_counter() - t) / n
     h, w = probs.shape[-2:]
-    print(json.dumps({"crf": "none", "size": [h, w], "miou": miou(probs, gts),
+    print(json.dumps({"crf": "none", "size": [h, w], "miou": miou(probs, gts, table),
                       "agree_with_pydensecrf": round(float((probs.argmax(1) == ref.argmax(1)).float().mean()), 4)}))
-    print(json.dumps({"crf": "pydensecrf", "size": [h, w], "s_per_image": round(t_ref, 4), "miou": miou(ref, gts)}))
+    print(json.dumps({"crf": "pydensecrf", "size": [h, w], "s_per_image": round(t_ref, 4), "miou": miou(ref, gts, table)}))
     for window, blur in SETTINGS:
         crf = ConvCRF(params, window, blur)
         t = time.perf_counter()
@@ -105,7 +107,7 @@ def main(argv=None) -> int:
         agree = float((q.argmax(1) == ref.argmax(1)).float().mean())
         print(json.dumps({"crf": "convcrf", "window": window, "blur": blur, "size": [h, w],
                           "s_per_image": round(dt, 4), "speedup_vs_pydensecrf": round(t_ref / dt, 2),
-                          "agree_with_pydensecrf": round(agree, 4), "miou": miou(q, gts)}))
+                          "agree_with_pydensecrf": round(agree, 4), "miou": miou(q, gts, table)}))
     return 0
 
 

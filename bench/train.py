@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     split = pcfg["split"]
     p = predict_split(m, split, args.out / "model.pt", args.variant, args.out / "predict",
                       shard_paths(args.results, split, m.shards[split]).get("flow"), pcfg, dev)
-    r = evaluate_variant(m.root, split, args.out / "predict", m.dataset, args.variant, args.out / "metrics.json")
+    r = evaluate_variant(m, split, args.out / "predict", args.variant, args.out / "metrics.json")
     row = {"variant": args.variant, "set": args.set, "seed": args.seed, "device": str(dev), "threads": args.threads,
            "iterations": s["iterations"], "batch_size": s["batch_size"],
            "s_per_iter": round(s["seconds_per_iteration"], 4), "train_s": round(train_s, 1),

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from tagseg.datasets.cityscapes import TABLE
 from tagseg.datasets.manifest import Manifest, Snippet
 from tagseg.h5io import ArtifactError, write_artifact
 from tagseg.heatmaps import imagenet as imagenet_mod
@@ -148,22 +149,22 @@ def test_iconic_errors_name_class_folder_and_file(tmp_path):
 def test_heads_tagged_class_without_images_or_mapping_is_an_error(tmp_path):
     write_iconic(tmp_path, classes=["road", "sky"], n=1)
     cfg = copy.deepcopy(CFG)
-    heads = resolve_heads(["road", "sky", "car"], {"road": "s1"}, cfg, tmp_path)
+    heads = resolve_heads(["road", "sky", "car"], {"road": "s1"}, cfg, tmp_path, TABLE)
     assert heads == {"road": "cam", "sky": "cam", "car": "none"}
     with pytest.raises(ClassHeadError, match=r"class 'car' \(in the tags of snippet s7\).*car does "
                                              r"not exist.*heatmaps.imagenet.classes"):
-        resolve_heads(["road", "car"], {"car": "s7"}, cfg, tmp_path)
+        resolve_heads(["road", "car"], {"car": "s7"}, cfg, tmp_path, TABLE)
     (tmp_path / "car").mkdir()
     with pytest.raises(IconicError, match=r"class 'car': iconic folder .*car holds no images"):
-        resolve_heads(["car"], {}, cfg, tmp_path)
+        resolve_heads(["car"], {}, cfg, tmp_path, TABLE)
     cfg["heads"]["background"] = "imagenet"
     with pytest.raises(WeightsError, match=r"class 'road'.*heatmaps.imagenet.weights"):
-        resolve_heads(["road"], {}, cfg, tmp_path)
+        resolve_heads(["road"], {}, cfg, tmp_path, TABLE)
     cfg["imagenet"] = {"weights": "x.pth", "allow_download": False, "classes": {"car": [817]}}
     with pytest.raises(ClassHeadError, match=r"class 'road'.*heatmaps.imagenet.classes"):
-        resolve_heads(["road"], {}, cfg, tmp_path)
+        resolve_heads(["road"], {}, cfg, tmp_path, TABLE)
     # auto: ImageNet for mapped foreground classes once weights are available
-    assert resolve_heads(["car"], {"car": "s"}, cfg, tmp_path)["car"] == "imagenet"
+    assert resolve_heads(["car"], {"car": "s"}, cfg, tmp_path, TABLE)["car"] == "imagenet"
 
 
 # --------------------------------------------------------------------------- CAM network

@@ -162,7 +162,7 @@ def test_missing_prediction_names_the_file(tmp_path):
     p = rp.prediction_path(f["pred_root"], "crf", s, VARIANT)
     p.unlink()
     with pytest.raises(FileNotFoundError, match=re.escape(str(p))):
-        rp.frame_figure(s, f["pred_root"], VARIANT, tmp_path / "x.png")
+        rp.frame_figure(s, f["pred_root"], VARIANT, tmp_path / "x.png", load(f["manifest"]).table)
 
 
 def test_select_frames_spreads_evenly():

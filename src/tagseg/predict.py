@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import classes as cls
+from .classtable import ClassTable
 from .crf import CRFParams, dense_crf
 from .datasets.manifest import Manifest, Snippet
 from .h5io import open_artifact, write_json
@@ -40,20 +40,21 @@ SCORE_KEYS = ("class_iou", "miou", "class_accuracy", "mean_class_accuracy", "glo
               "category_iou", "category_miou")
 
 
-def label_id_lut(class_table: Sequence[str]) -> np.ndarray:
-    """(len(class_table),) uint8: class index -> Cityscapes label id."""
-    return np.array([cls.label(n).label_id for n in class_table], dtype=np.uint8)
+def label_id_lut(table: ClassTable, class_names: Sequence[str]) -> np.ndarray:
+    """(len(class_names),) uint8: class index -> label id of ``table``."""
+    return np.array([table.label(n).label_id for n in class_names], dtype=np.uint8)
 
 
-def colourise(index: np.ndarray, class_table: Sequence[str]) -> np.ndarray:
-    """(H, W) class indices -> (H, W, 3) uint8 Cityscapes colours."""
-    pal = np.array([cls.label(n).color for n in class_table], dtype=np.uint8)
+def colourise(index: np.ndarray, table: ClassTable, class_names: Sequence[str]) -> np.ndarray:
+    """(H, W) class indices -> (H, W, 3) uint8 colours of ``table``."""
+    pal = np.array([table.label(n).color for n in class_names], dtype=np.uint8)
     return pal[index]
 
 
-def overlay(image: np.ndarray, index: np.ndarray, class_table: Sequence[str], alpha: float = 0.5) -> np.ndarray:
+def overlay(image: np.ndarray, index: np.ndarray, table: ClassTable, class_names: Sequence[str],
+            alpha: float = 0.5) -> np.ndarray:
     """Blend the colourised prediction over the (H, W, 3) uint8 RGB frame."""
-    col = colourise(index, class_table).astype(np.float32)
+    col = colourise(index, table, class_names).astype(np.float32)
     return (alpha * col + (1 - alpha) * image.astype(np.float32)).round().clip(0, 255).astype(np.uint8)
 
 
@@ -113,7 +114,7 @@ def predict_split(
     flow_scale = float(meta.get("flow_scale", 10.0))
     readers = readers or Readers()
     params = CRFParams.from_config(cfg.get("crf"), width=int(manifest.size[1]))
-    lut = label_id_lut(manifest.classes)
+    lut = label_id_lut(manifest.table, manifest.classes)
     out = Path(out_dir)
     files: dict[int, Any] = {}
     t_net = t_crf = 0.0
@@ -148,8 +149,9 @@ def predict_split(
             write_png(out / "raw" / s.city / name, lut[raw])
             write_png(out / "crf" / s.city / name, lut[refined])
             if cfg.get("overlays", True):
-                write_png(out / "overlay" / s.city / f"{s.id}_raw.png", overlay(full, raw, manifest.classes))
-                write_png(out / "overlay" / s.city / f"{s.id}_crf.png", overlay(full, refined, manifest.classes))
+                for tag, index in (("raw", raw), ("crf", refined)):
+                    write_png(out / "overlay" / s.city / f"{s.id}_{tag}.png",
+                              overlay(full, index, manifest.table, manifest.classes))
     finally:
         for f in files.values():
             f.close()
@@ -161,20 +163,23 @@ def predict_split(
     return summary
 
 
-def evaluate_variant(gt_root: str | os.PathLike, split: str, pred_root: str | os.PathLike,
-                     dataset: str, variant: str, out_path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Score ``pred_root/raw`` and ``pred_root/crf`` with :func:`tagseg.metrics.evaluate_folder`.
+def evaluate_variant(manifest: Manifest, split: str, pred_root: str | os.PathLike,
+                     variant: str, out_path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Score ``pred_root/raw`` and ``pred_root/crf`` with the evaluation protocol of the
+    manifest's kind (:mod:`tagseg.datasets.kinds`; Cityscapes and synthcity:
+    :func:`tagseg.metrics.evaluate_folder` over the manifest's class table).
 
     Returns (and writes to ``out_path``) ``{dataset, variant, split, n_images, raw: {...}, crf: {...}}``
     where each block holds per-class IoU, mIoU, class / mean class / global accuracy, category
     IoU and category mIoU (fractions in [0, 1]; classes absent from ground truth and
     predictions are NaN, null in the JSON file) and the confusion matrix.
     """
-    from .metrics import evaluate_folder
+    from .datasets.kinds import protocol
 
-    result: dict[str, Any] = {"dataset": dataset, "variant": variant, "split": split}
+    evaluate = protocol(manifest.kind)
+    result: dict[str, Any] = {"dataset": manifest.dataset, "variant": variant, "split": split}
     for kind in ("raw", "crf"):
-        r = evaluate_folder(gt_root, split, Path(pred_root) / kind, pred_ids="label")  # ours: label ids
+        r = evaluate(manifest, split, Path(pred_root) / kind)  # ours: label ids
         result["n_images"] = r["n_images"]
         result[kind] = {k: r[k] for k in (*SCORE_KEYS, "confusion_rows", "confusion_columns", "confusion_matrix")}
     if out_path is not None:

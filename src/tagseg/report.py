@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from . import classes as cls
+from .classtable import ClassTable
 from .h5io import atomic_path
 from .plan import report_cfg
 
@@ -185,8 +185,10 @@ def ablation_figure(table: Mapping[str, Any], out_path: str | os.PathLike) -> No
 # --------------------------------------------------------------------------- per-class IoU
 
 
-def class_iou_figure(metrics: Mapping[str, Any], out_path: str | os.PathLike) -> None:
-    """Horizontal bars of per-class IoU (%), raw and CRF, one row per class (``metrics.json``).
+def class_iou_figure(metrics: Mapping[str, Any], out_path: str | os.PathLike,
+                     table: ClassTable) -> None:
+    """Horizontal bars of per-class IoU (%), raw and CRF, one row per class (``metrics.json``;
+    labels in the colours of ``table``, the manifest's class table).
 
     Classes absent from both ground truth and predictions (IoU null) are marked "n/a".
     """
@@ -202,7 +204,7 @@ def class_iou_figure(metrics: Mapping[str, Any], out_path: str | os.PathLike) ->
     for i, (a, b) in enumerate(zip(raw, crf)):
         if math.isnan(a) and math.isnan(b):
             ax.text(1, i, "n/a", va="center", fontsize=7, color="grey")
-    colours = {lab.name: np.array(lab.color) / 255 for lab in cls.LABELS}
+    colours = {lab.name: np.array(lab.color) / 255 for lab in table.labels}
     ax.set_yticks(y, names)
     for t, n in zip(ax.get_yticklabels(), names):
         if n in colours:
@@ -308,17 +310,19 @@ def prediction_path(pred_root: str | os.PathLike, kind: str, snippet: Any, varia
     return Path(pred_root) / kind / snippet.city / f"{snippet.id}_{variant}_labelIds.png"
 
 
-def _pixel_accuracy(gt_ids: np.ndarray, pred_ids: np.ndarray) -> float | None:
-    g = cls.label_id_to_train_id_lut()[gt_ids]
-    p = cls.label_id_to_train_id_lut()[pred_ids]
-    valid = g != cls.IGNORE
+def _pixel_accuracy(gt_ids: np.ndarray, pred_ids: np.ndarray, table: ClassTable) -> float | None:
+    g = table.label_to_train_lut()[gt_ids]
+    p = table.label_to_train_lut()[pred_ids]
+    valid = g != table.ignore
     return float((g[valid] == p[valid]).mean()) if valid.any() else None
 
 
-def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_path: str | os.PathLike) -> dict[str, Any]:
+def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_path: str | os.PathLike,
+                 table: ClassTable) -> dict[str, Any]:
     """RGB | ground truth | raw | CRF for one annotated frame, with a colour legend.
 
-    Predictions and ground truth are labelId PNGs; the frame is shown at ground-truth size.
+    Predictions and ground truth are labelId PNGs of ``table`` (the manifest's class table);
+    the frame is shown at ground-truth size.
     Returns per-frame pixel accuracies (fractions over evaluated pixels).
     """
     from .images import read_label, read_rgb
@@ -336,8 +340,8 @@ def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_p
         if img.shape != gt.shape:
             raise ValueError(f"{p}: prediction {img.shape} and ground truth {snippet.gt} {gt.shape} differ in size")
         preds[kind] = img
-    pal = cls.label_id_palette()
-    acc = {k: _pixel_accuracy(gt, v) for k, v in preds.items()}
+    pal = table.label_palette()
+    acc = {k: _pixel_accuracy(gt, v, table) for k, v in preds.items()}
     panels = [("RGB", rgb), ("ground truth", pal[gt])]
     for kind, name in (("raw", "raw"), ("crf", "+ dense CRF")):
         a = acc[kind]
@@ -352,7 +356,7 @@ def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_p
 
     present = set(np.unique(gt).tolist()) | set(np.unique(preds["raw"]).tolist()) | set(np.unique(preds["crf"]).tolist())
     handles = [Patch(color=np.array(lab.color) / 255, label=lab.name)
-               for lab in cls.LABELS if lab.label_id in present and lab.train_id != cls.IGNORE]
+               for lab in table.labels if lab.label_id in present and lab.train_id != table.ignore]
     if handles:
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 10), fontsize=7, frameon=False)
     fig.suptitle(snippet.id, fontsize=10)
@@ -396,16 +400,16 @@ def make_figures(
                                             "default variant only.")
     ablation_html(table, out / "ablation.html", note)
     ablation_figure(table, out / "ablation.png")
-    class_iou_figure(m, out / "class_iou.png")
+    man = load(manifest)
+    class_iou_figure(m, out / "class_iou.png", man.table)
     lad = ladder(_read_json(flow_quality), _read_json(heatmaps_quality), _read_json(pseudolabels_quality), m, table)
     ladder_figure(lad, out / "quality_ladder.png",
                   title=f"Quality per stage — {m.get('dataset')} {m.get('split')}")
-    man = load(manifest)
     split = m.get("split") or "val"
     frames_out.mkdir(parents=True, exist_ok=True)
     shown = []
     for s in select_frames(man.split(split), int(cfg["frames"])):
-        shown.append(frame_figure(s, pred_root, variant, frames_out / f"{s.id}.png"))
+        shown.append(frame_figure(s, pred_root, variant, frames_out / f"{s.id}.png", man.table))
     if int(cfg["frames"]) > 0 and not shown:
         log.warning("no %s snippet with ground truth in %s: no qualitative frames", split, manifest)
     log.info("report figures for %s (%s): %s and %d frames", m.get("dataset"), variant,

@@ -28,11 +28,70 @@ from typing import Any
 
 import numpy as np
 
-from .. import classes
+from ..classtable import ClassTable, Label, imagenet_pairs
 from ..images import image_size, read_label
+from .kinds import Kind
 from .manifest import Manifest, ManifestError, Snippet, assign_shards
 
 log = logging.getLogger(__name__)
+
+# name, id, trainId, category, hasInstances, ignoreInEval, color — as in cityscapesScripts.
+LABELS: tuple[Label, ...] = tuple(
+    Label(*row)
+    for row in [
+        ("unlabeled", 0, 255, "void", False, True, (0, 0, 0)),
+        ("ego_vehicle", 1, 255, "void", False, True, (0, 0, 0)),
+        ("rectification_border", 2, 255, "void", False, True, (0, 0, 0)),
+        ("out_of_roi", 3, 255, "void", False, True, (0, 0, 0)),
+        ("static", 4, 255, "void", False, True, (0, 0, 0)),
+        ("dynamic", 5, 255, "void", False, True, (111, 74, 0)),
+        ("ground", 6, 255, "void", False, True, (81, 0, 81)),
+        ("road", 7, 0, "flat", False, False, (128, 64, 128)),
+        ("sidewalk", 8, 1, "flat", False, False, (244, 35, 232)),
+        ("parking", 9, 255, "flat", False, True, (250, 170, 160)),
+        ("rail_track", 10, 255, "flat", False, True, (230, 150, 140)),
+        ("building", 11, 2, "construction", False, False, (70, 70, 70)),
+        ("wall", 12, 3, "construction", False, False, (102, 102, 156)),
+        ("fence", 13, 4, "construction", False, False, (190, 153, 153)),
+        ("guard_rail", 14, 255, "construction", False, True, (180, 165, 180)),
+        ("bridge", 15, 255, "construction", False, True, (150, 100, 100)),
+        ("tunnel", 16, 255, "construction", False, True, (150, 120, 90)),
+        ("pole", 17, 5, "object", False, False, (153, 153, 153)),
+        ("polegroup", 18, 255, "object", False, True, (153, 153, 153)),
+        ("traffic_light", 19, 6, "object", False, False, (250, 170, 30)),
+        ("traffic_sign", 20, 7, "object", False, False, (220, 220, 0)),
+        ("vegetation", 21, 8, "nature", False, False, (107, 142, 35)),
+        ("terrain", 22, 9, "nature", False, False, (152, 251, 152)),
+        ("sky", 23, 10, "sky", False, False, (70, 130, 180)),
+        ("person", 24, 11, "human", True, False, (220, 20, 60)),
+        ("rider", 25, 12, "human", True, False, (255, 0, 0)),
+        ("car", 26, 13, "vehicle", True, False, (0, 0, 142)),
+        ("truck", 27, 14, "vehicle", True, False, (0, 0, 70)),
+        ("bus", 28, 15, "vehicle", True, False, (0, 60, 100)),
+        ("caravan", 29, 255, "vehicle", True, True, (0, 0, 90)),
+        ("trailer", 30, 255, "vehicle", True, True, (0, 0, 110)),
+        ("train", 31, 16, "vehicle", True, False, (0, 80, 100)),
+        ("motorcycle", 32, 17, "vehicle", True, False, (0, 0, 230)),
+        ("bicycle", 33, 18, "vehicle", True, False, (119, 11, 32)),
+    ]
+)
+
+IMAGENET: dict[str, list[int]] = {
+    "car": [436, 468, 511, 609, 627, 656, 661, 717, 751, 817],  # wagon, cab, convertible, jeep, limousine, minivan, Model T, pickup, racer, sports car
+    "truck": [555, 569, 675, 734, 864, 867],  # fire engine, garbage truck, moving van, police van, tow truck, trailer truck
+    "bus": [654, 779, 874],  # minibus, school bus, trolleybus
+    "train": [466, 547, 565, 705, 820, 829],  # bullet train, electric locomotive, freight car, passenger car, steam locomotive, streetcar (tram)
+    "motorcycle": [665, 670],  # moped, motor scooter
+    "bicycle": [444, 671],  # tandem, mountain bike
+    "traffic_light": [920],
+    "traffic_sign": [919],  # street sign
+}
+"""Class -> ImageNet class indices (its ImageNet heatmap is the max over them); config
+``heatmaps.imagenet.classes`` overrides entries."""
+
+TABLE = ClassTable("cityscapes", LABELS, encoding="ids", imagenet=imagenet_pairs(IMAGENET))
+"""The Cityscapes class table (19 evaluation classes, label ids 0..33; synthcity's too)."""
+
 
 FRAMES_BEFORE = 19
 """Frames before the annotated one in a Cityscapes snippet (it is the 20th of 30)."""
@@ -42,15 +101,16 @@ FRAME_SUFFIX = "_leftImg8bit.png"
 _GT_RE = re.compile(r"^(?P<city>.+)_(?P<seq>\d{6})_(?P<frame>\d{6})_gtFine_labelIds\.png$")
 
 
-def snippet_tags(label_ids: np.ndarray, min_fraction: float, source: str) -> list[str]:
+def snippet_tags(label_ids: np.ndarray, min_fraction: float, source: str,
+                 table: ClassTable = TABLE) -> list[str]:
     """Evaluation classes covering >= ``min_fraction`` of the image (and at least one pixel).
 
-    ``label_ids``: (H, W) Cityscapes label ids. Returns class names in train-id order.
+    ``label_ids``: (H, W) label ids of ``table``. Returns class names in train-id order.
     """
-    train = classes.to_train_ids(label_ids, source)
-    counts = np.bincount(train.ravel(), minlength=256)[: classes.NUM_CLASSES]
+    train = table.to_train_ids(label_ids, source)
+    counts = np.bincount(train.ravel(), minlength=256)[: table.num_classes]
     frac = counts / max(1, train.size)
-    return [classes.CLASS_NAMES[k] for k in range(classes.NUM_CLASSES)
+    return [table.names[k] for k in range(table.num_classes)
             if counts[k] > 0 and frac[k] >= min_fraction]
 
 
@@ -241,7 +301,8 @@ def build_manifest(name: str, cfg: dict[str, Any]) -> Manifest:
     log.info("dataset %s: %d snippets, working size %s", name, len(snippets), size)
     return Manifest(
         dataset=name, kind=cfg["kind"], root=str(root), size=size, resize=cfg["resize"],
-        classes=list(classes.CLASS_NAMES), iconic=iconic, shards=shards, snippets=snippets,
+        classes=list(TABLE.names), iconic=iconic, shards=shards, snippets=snippets,
+        class_table=TABLE,
     )
 
 
@@ -261,3 +322,21 @@ def _native_size(name: str, sizes: dict[tuple[int, int], list[str]], resize_mism
                                 f"'datasets.{name}.resize_mismatched: true' to resize it")
         log.warning("%s: resized to the working size (datasets.%s.resize_mismatched)", what, name)
     return native
+
+
+def evaluate(manifest: Manifest, split: str, pred_dir: str | os.PathLike) -> dict[str, Any]:
+    """The kind's evaluation protocol: cityscapesScripts' pixel-level semantics
+    (:func:`tagseg.metrics.evaluate_folder`) of the label-id PNGs under ``pred_dir`` against
+    ``gtFine/{split}`` of the manifest's root, over its class table (Cityscapes: 19 classes,
+    7 categories). Returns the scores (fractions) and the confusion matrix (pixels)."""
+    from ..metrics import evaluate_folder
+
+    return evaluate_folder(manifest.root, split, pred_dir, pred_ids="label",
+                           table=manifest.class_table)
+
+
+KINDS = {
+    kind: Kind(kind, TABLE, build_manifest, evaluate) for kind in ("cityscapes", "synthcity")
+}
+"""The kinds whose data has the Cityscapes layout: real Cityscapes and the rendered synthcity."""
+

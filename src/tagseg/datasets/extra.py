@@ -49,9 +49,10 @@ def combine(target: Manifest, extras: Sequence[Manifest]) -> Manifest:
     ids = {s.id for s in snippets}
     offset = int(target.shards["train"])
     for m in extras:
-        if list(m.classes) != list(target.classes):
-            raise ManifestError(f"extra dataset {m.dataset!r} has class table {m.classes}, the target "
-                                f"{target.dataset!r} has {target.classes}; they must be equal")
+        if list(m.classes) != list(target.classes) or m.table != target.table:
+            raise ManifestError(f"extra dataset {m.dataset!r} has class table {m.table.name} "
+                                f"{m.classes}, the target {target.dataset!r} has "
+                                f"{target.table.name} {target.classes}; they must be equal")
         n = int(m.shards.get("train", 0))
         for s in m.split("train"):
             if s.id in ids:

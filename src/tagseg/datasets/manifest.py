@@ -10,21 +10,26 @@ one job per (split, shard) and read only their shard's snippets.
     {"dataset": "synthcity", "kind": "synthcity", "root": "...",
      "size": [H, W],            # working frame size after `resize`, pixels
      "resize": 1.0,
-     "classes": ["road", ...],  # class table (names; Cityscapes-19 order = train ids)
+     "classes": ["road", ...],  # classes in use (names, in the table's train-id order)
+     "class_table": {ClassTable.to_json()},  # the kind's class table (tagseg.classtable)
      "iconic": "path/to/iconic",
      "shards": {"train": 2, "val": 1},
      "snippets": [ {Snippet}, ... ]}
+
+Stages read the class table from the manifest (``manifest.class_table``), never from a
+global. A manifest without ``class_table`` (written before it was recorded) gets its kind's
+table (:mod:`.kinds`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .. import classes
+from ..classtable import ClassTable
 from ..errors import TagsegError
 from ..h5io import write_json
 
@@ -117,6 +122,28 @@ class Manifest:
     iconic: str | None
     shards: dict[str, int]
     snippets: list[Snippet]
+    class_table: ClassTable | None = None  # None: the kind's table (tagseg.datasets.kinds)
+
+    def __post_init__(self) -> None:
+        if self.class_table is None:
+            from .kinds import UnknownKindError, table
+
+            try:
+                self.class_table = table(self.kind)
+            except UnknownKindError as e:
+                raise ManifestError(f"dataset {self.dataset!r}: {e}, and the manifest records "
+                                    "no class table") from None
+        unknown = [c for c in self.classes if c not in self.class_table.names]
+        if unknown:
+            raise ManifestError(
+                f"dataset {self.dataset!r}: classes {unknown} are not evaluation classes of its "
+                f"class table {self.class_table.name!r} ({', '.join(self.class_table.names)})")
+
+    @property
+    def table(self) -> ClassTable:
+        """The class table (never None after construction)."""
+        assert self.class_table is not None
+        return self.class_table
 
     def split(self, split: str) -> list[Snippet]:
         """Snippets of ``split`` in manifest order."""
@@ -150,8 +177,11 @@ class Manifest:
             ) from None
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["size"] = list(self.size)
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name not in ("class_table", "snippets")}
+        d.update(size=list(self.size), classes=list(self.classes), shards=dict(self.shards),
+                 class_table=self.table.to_json(),
+                 snippets=[asdict(s) for s in self.snippets])
         return d
 
     def save(self, path: str | os.PathLike) -> None:
@@ -180,9 +210,11 @@ def load(path: str | os.PathLike) -> Manifest:
     try:
         snippets = [Snippet(**s) for s in d.pop("snippets")]
         d["size"] = tuple(d["size"])
-        m = Manifest(snippets=snippets, **d)
-    except (KeyError, TypeError) as e:
+        if d.get("class_table") is not None:
+            d["class_table"] = ClassTable.from_json(d["class_table"])
+        m = Manifest(snippets=snippets, **d)  # unknown class names fail here, naming the class
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, ManifestError):
+            raise ManifestError(f"{path}: {e}") from None
         raise ManifestError(f"{path}: malformed manifest: {e}") from None
-    for name in m.classes:
-        classes.label(name)  # unknown class names fail here, naming the class
     return m

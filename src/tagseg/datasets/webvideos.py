@@ -33,6 +33,8 @@ import cv2
 import numpy as np
 
 from ..plan import frame_span
+from ..classtable import ClassTable
+from .kinds import Kind
 from .manifest import Manifest, ManifestError, Snippet, assign_shards
 
 log = logging.getLogger(__name__)
@@ -69,11 +71,13 @@ def build_manifest(
     clip_h5s: Sequence[str | os.PathLike],
     class_names: Sequence[str],
     offsets: Sequence[int],
+    table: ClassTable | None = None,
 ) -> Manifest:
     """Write the clips' frames under ``cfg['root']`` and return the ``webvideos`` manifest.
 
     ``cfg``: config ``datasets.{name}``; ``clip_h5s``: the source's ``clips/{class}.h5``;
-    ``class_names``: the class table (the source manifest's); ``offsets``: frame offsets the
+    ``class_names`` and ``table``: the classes and class table of the source manifest (None:
+    this kind's default, the Cityscapes table); ``offsets``: frame offsets the
     later stages need (:func:`tagseg.plan.needed_offsets`). Frames are written at the clip
     size x ``cfg['resize']`` (the working size), stale frames of earlier runs are removed.
     """
@@ -143,7 +147,8 @@ def build_manifest(
              name, len(snippets), len(clip_h5s), skipped, size)
     assert size is not None
     return Manifest(dataset=name, kind=KIND, root=str(root), size=size, resize=resize,
-                    classes=list(class_names), iconic=None, shards=shards, snippets=snippets)
+                    classes=list(class_names), iconic=None, shards=shards, snippets=snippets,
+                    class_table=table)
 
 
 def _remove_stale(root: Path, keep: set[Path]) -> None:
@@ -161,7 +166,8 @@ def run_manifest(name: str, cfg: Mapping[str, Any], clip_h5s: Sequence[str], sou
     """Rule ``webvideos_manifest``: class table from the source's manifest; write ``out``."""
     from .manifest import load
 
-    m = build_manifest(name, cfg, clip_h5s, load(source_manifest).classes, offsets)
+    src = load(source_manifest)
+    m = build_manifest(name, cfg, clip_h5s, src.classes, offsets, src.table)
     m.save(out)
     return m
 
@@ -177,3 +183,15 @@ def share_classifier(model: str, accuracy: str, out_model: str, out_accuracy: st
         with atomic_path(dst) as tmp:
             shutil.copyfile(src, tmp)
     log.info("classifier %s shared as %s", model, out_model)
+
+
+def _default_table() -> ClassTable:
+    from .cityscapes import TABLE
+
+    return TABLE
+
+
+KINDS = {KIND: Kind(KIND, _default_table(), build_manifest, None)}
+"""Web clips: the class table is the source dataset's (recorded from its manifest; default the
+Cityscapes table); no ground truth, hence no evaluation protocol."""
+

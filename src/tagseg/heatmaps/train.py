@@ -26,7 +26,7 @@ from ..model.vgg import IMAGENET_URL, check_and_load, load_state
 from ..model.efficientnet_lite import load_imagenet
 from .cam import CAMNet
 from .iconic import IconicImages, scan, split_held_out
-from .model import resolve_heads, save_checkpoint, tagged_classes
+from .model import imagenet_mapping, resolve_heads, save_checkpoint, tagged_classes
 
 log = logging.getLogger("tagseg.heatmaps")
 
@@ -204,7 +204,8 @@ def run_classifiers(
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)
     iconic = manifest.iconic
-    heads = resolve_heads(manifest.classes, tagged_classes(manifest.snippets), cfg, iconic)
+    heads = resolve_heads(manifest.classes, tagged_classes(manifest.snippets), cfg, iconic,
+                          manifest.table)
     cam_classes = [c for c in manifest.classes if heads[c] == "cam"]
     im_cfg = dict(cfg.get("imagenet") or {})
     cam_cfg = cfg["cam"]
@@ -239,6 +240,8 @@ def run_classifiers(
         "input_size": int(cam_cfg["input_size"]),
         "imagenet": {k: im_cfg.get(k) for k in ("width", "weights", "url", "model_dir",
                                                  "allow_download", "backbone")},
+        "imagenet_classes": {c: v for c, v in imagenet_mapping(manifest.table, cfg).items()
+                             if heads.get(c) == "imagenet"},
         "val_accuracy": {c: report["classes"][c]["val_accuracy"] for c in manifest.classes},
     }
     save_checkpoint(model_path, payload)

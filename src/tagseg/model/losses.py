@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from ..classes import IGNORE
+from ..classtable import IGNORE
 
 EPS = 1e-6
 LOSS_TERMS = ("tag", "heatmap", "crf", "pseudo", "gt")

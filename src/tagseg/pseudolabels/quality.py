@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from .. import h5io
-from ..classes import NUM_CLASSES
+from ..classtable import ClassTable
 from ..datasets.manifest import load
 from ..metrics import confusion_matrix, label_ids_to_train_ids, read_label_ids, scores
 from ..provenance import Expectations
@@ -38,9 +38,10 @@ DESCRIPTION = {
 }
 
 
-def ground_truth(path: str, size: tuple[int, int]) -> np.ndarray:
-    """(H, W) uint8 train ids of a labelIds PNG at working ``size`` (nearest neighbour)."""
-    gt = label_ids_to_train_ids(read_label_ids(path), path)
+def ground_truth(path: str, size: tuple[int, int], table: ClassTable) -> np.ndarray:
+    """(H, W) uint8 train ids of ``table`` of a labelIds PNG at working ``size`` (nearest
+    neighbour)."""
+    gt = label_ids_to_train_ids(read_label_ids(path), path, table)
     if gt.shape != tuple(size):
         gt = cv2.resize(gt, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     return gt
@@ -72,8 +73,8 @@ def evaluate(
     n = 0
 
     def add(name: str, gt: np.ndarray, pred: np.ndarray) -> None:
-        c = conf.setdefault(name, np.zeros((NUM_CLASSES, NUM_CLASSES + 1), np.int64))
-        confusion_matrix(gt, pred, out=c)
+        c = conf.setdefault(name, np.zeros((m.table.num_classes, m.table.num_classes + 1), np.int64))
+        confusion_matrix(gt, pred, n=m.table.num_classes, out=c)
         cov = covered.setdefault(name, [0, 0])
         cov[0] += int((pred != 255).sum())
         cov[1] += pred.size
@@ -85,7 +86,7 @@ def evaluate(
         try:
             with h5io.open_artifact(path, "pseudolabels", expect=expect and expect.of("pseudolabels")) as pf:
                 for s in snippets:
-                    gt = ground_truth(s.gt, size)
+                    gt = ground_truth(s.gt, size, m.table)
                     offs, labels, _ = read_labels(pf, s.id)
                     a0 = list(offs).index(0)
                     add("pseudolabels", gt, labels[a0])
@@ -95,7 +96,7 @@ def evaluate(
                     if hf is not None:
                         h_off, maps, _ = read_heatmaps(hf, s.id)
                         hm = maps[list(h_off).index(0)]
-                        train = np.array([_train_id(c) for c in m.classes], np.uint8)
+                        train = np.array([m.table.train_id(c) for c in m.classes], np.uint8)
                         add("heatmap_argmax_all", gt, train[hm.argmax(0)])
                         idx = [m.class_index(t) for t in dict.fromkeys(s.tags)]
                         add("heatmap_argmax_tagged", gt, train[np.asarray(idx)][hm[idx].argmax(0)])
@@ -107,7 +108,7 @@ def evaluate(
     for name in [*ORDER, *sorted(set(conf) - set(ORDER))]:
         if name not in conf:
             continue
-        sc = scores(conf[name])
+        sc = scores(conf[name], table=m.table)
         variants[name] = {
             "description": DESCRIPTION.get(name, name),
             "miou": sc["miou"],
@@ -124,12 +125,6 @@ def evaluate(
             "points": 100.0 * (variants["full"]["miou"] - max(base))}
     out["seconds_per_snippet"] = float(np.nanmean(secs)) if secs else None
     return out
-
-
-def _train_id(name: str) -> int:
-    from ..classes import train_id
-
-    return train_id(name)
 
 
 def write_quality(out_path: str | os.PathLike, manifest_path: str | os.PathLike,

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import classes, h5io
+from .. import h5io
+from ..classtable import IGNORE
 from ..datasets.manifest import Manifest, Snippet, load
 from ..images import read_rgb
 from ..plan import DEFAULT_FLOW_L, check_flow_L, flow_window
@@ -35,15 +36,16 @@ class PseudoLabelInputError(ValueError):
 
 
 def tag_table(manifest: Manifest, snippet: Snippet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tagged classes of ``snippet``: (manifest class indices (K,), train ids (K,) uint8, moving (K,) bool)."""
+    """Tagged classes of ``snippet``: (manifest class indices (K,), train ids (K,) uint8 of the
+    manifest's class table, moving (K,) bool: its foreground classes)."""
     if not snippet.tags:
         raise PseudoLabelInputError(
             f"snippet {snippet.id} ({manifest.dataset}, split {snippet.split}) has no tagged classes: "
             "nothing to pseudo-label (check the manifest's tags / 'min_tag_fraction')")
     names = list(dict.fromkeys(snippet.tags))
     idx = np.array([manifest.class_index(n) for n in names], np.int64)
-    tid = np.array([classes.train_id(n) for n in names], np.uint8)
-    mov = np.array([n in classes.MOVING for n in names], bool)
+    tid = np.array([manifest.table.train_id(n) for n in names], np.uint8)
+    mov = np.array([n in manifest.table.foreground for n in names], bool)
     return idx, tid, mov
 
 
@@ -127,13 +129,13 @@ def label_snippet(
     fo = [int(o) for o in f_off]
     frames = np.stack([read_rgb(snippet.frame_path(o), tuple(manifest.size)) for o in frames_off])
     heat = maps[h_rows][:, idx].astype(np.float32)
-    extra_labels = [classes.IGNORE]  # index -1 (unsure) -> 255
+    extra_labels = [IGNORE]  # index -1 (unsure) -> 255
     if not snippet.tags_complete:
         # Partial tags (a web video's keyword): Hong et al.'s binary problem, the tagged
         # classes against a background whose attention is 1 - their heatmap; background -> 255.
         heat = np.concatenate([heat, 1.0 - heat.max(axis=1, keepdims=True)], axis=1)
         mov = np.append(mov, False)
-        extra_labels = [classes.IGNORE, classes.IGNORE]
+        extra_labels = [IGNORE, IGNORE]
     edge_flows = flow[[fo.index(o) for o in frames_off[:-1]]] if len(frames_off) > 1 else None
     res = label_window(frames, edge_flows, heat, mov, dict(cfg), motion_flows=flow[m_rows], seed=seed)
     lut = np.concatenate([tid, np.array(extra_labels, np.uint8)])
@@ -143,7 +145,7 @@ def label_snippet(
         "labels": lut[res.labels],
         "confidence": res.confidence,
         "ablations": {k: lut[v[a0]] for k, v in res.ablations.items()},
-        "tags": [classes.CLASS_NAMES[t] for t in tid],
+        "tags": [manifest.table.names[t] for t in tid],
         "seconds": time.perf_counter() - t0,
         "timings": res.timings,
     }

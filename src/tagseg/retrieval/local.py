@@ -33,7 +33,6 @@ import av
 import cv2
 import numpy as np
 
-from .. import classes as cls_table
 from ..h5io import atomic_path, write_json
 from .search import default_keyword, safe_id
 
@@ -121,7 +120,9 @@ def build(local: Mapping[str, Any], classes: Sequence[str], out_dir: str | Path,
         if name not in videos:
             raise LocalCatalogueError(f"config key retrieval.local.labels: {name!r} is not in retrieval.local.videos")
         for cls in labels[name] or {}:
-            cls_table.train_id(cls)  # an unknown class fails here, naming it
+            if cls not in classes:  # the retrieval classes: names of the manifest's class table
+                raise KeyError(f"config key retrieval.local.labels.{name}: class {cls!r} is not "
+                               f"one of retrieval.classes {list(classes)}")
     out = Path(out_dir)
     catalogue: dict[str, list] = {}
     truth: dict[str, Any] = {"fps": TRUTH_FPS, "relevant_fraction": 0.5, "source": "labels",

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from .. import classes as cls_table
+from ..classtable import ClassTable
 
 Scorer = Callable[[np.ndarray], np.ndarray]
 """``frames (N, H, W, 3) uint8 RGB -> scores (N, C) float32 in [0, 1]``."""
@@ -40,10 +40,11 @@ def _check_frames(frames: np.ndarray) -> np.ndarray:
 
 
 def palette_scorer(
-    class_names: Sequence[str], tol: float = 40.0, full_fraction: float = 0.10
+    table: ClassTable, class_names: Sequence[str], tol: float = 40.0, full_fraction: float = 0.10
 ) -> Scorer:
-    """Score = min(1, fraction of pixels within ``tol`` (RGB L2) of the class colour / ``full_fraction``)."""
-    colors = np.array([cls_table.label(n).color for n in class_names], np.float32)  # (C, 3)
+    """Score = min(1, fraction of pixels within ``tol`` (RGB L2) of the class colour in
+    ``table`` / ``full_fraction``)."""
+    colors = np.array([table.label(n).color for n in class_names], np.float32)  # (C, 3)
 
     def score(frames: np.ndarray) -> np.ndarray:
         frames = _check_frames(frames)
@@ -172,13 +173,15 @@ def classifier_scorer(
     return score
 
 
-def from_config(cfg: dict, class_names: Sequence[str], checkpoint: str | None = None,
-                device: str = "cpu", heatmaps_cfg: dict | None = None) -> Scorer:
-    """Scorer named by config key ``retrieval.scorer``: ``palette`` or ``classifiers``."""
+def from_config(cfg: dict, table: ClassTable, class_names: Sequence[str],
+                checkpoint: str | None = None, device: str = "cpu",
+                heatmaps_cfg: dict | None = None) -> Scorer:
+    """Scorer named by config key ``retrieval.scorer``: ``palette`` (colours of ``table``, the
+    manifest's) or ``classifiers``."""
     kind = cfg.get("scorer", "palette")
     if kind == "palette":
         p = cfg.get("palette") or {}
-        return palette_scorer(class_names, tol=float(p.get("tol", 40.0)),
+        return palette_scorer(table, class_names, tol=float(p.get("tol", 40.0)),
                               full_fraction=float(p.get("full_fraction", 0.10)))
     if kind == "classifiers":
         if not checkpoint:

@@ -34,7 +34,7 @@ def _fetch_kw(cfg: Mapping[str, Any]) -> dict[str, Any]:
 
 def _scorer(cfg, manifest_path, checkpoint, device, heatmaps_cfg) -> tuple[Scorer, list[str]]:
     m = load_manifest(manifest_path)
-    return from_config(cfg, m.classes, checkpoint, device, heatmaps_cfg), list(m.classes)
+    return from_config(cfg, m.table, m.classes, checkpoint, device, heatmaps_cfg), list(m.classes)
 
 
 def _class_index(names: Sequence[str], cls: str) -> int:

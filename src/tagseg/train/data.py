@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .. import classes as cls
+from ..classtable import IGNORE, ClassTable
 from ..datasets.manifest import Manifest, Snippet
 from ..errors import TagsegError
 from ..h5io import open_artifact
@@ -37,12 +37,12 @@ class DataError(TagsegError, ValueError):
     """An input artifact is missing a snippet or frame, or has the wrong shape / depth."""
 
 
-def train_id_lut(class_table: Sequence[str]) -> np.ndarray:
-    """(256,) uint8: Cityscapes train id -> index in ``class_table`` (255 if absent)."""
-    lut = np.full(256, cls.IGNORE, dtype=np.uint8)
-    for t, name in enumerate(cls.CLASS_NAMES):
-        if name in class_table:
-            lut[t] = list(class_table).index(name)
+def train_id_lut(table: ClassTable, class_names: Sequence[str]) -> np.ndarray:
+    """(256,) uint8: train id of ``table`` -> index in ``class_names`` (255 if absent)."""
+    lut = np.full(256, IGNORE, dtype=np.uint8)
+    for t, name in enumerate(table.names):
+        if name in class_names:
+            lut[t] = list(class_names).index(name)
     return lut
 
 
@@ -54,9 +54,9 @@ def tag_vector(snippet: Snippet, manifest: Manifest) -> np.ndarray:
     return v
 
 
-def foreground_mask(class_table: Sequence[str]) -> torch.Tensor:
-    """(C,) bool: True for the foreground ('thing') classes of ``class_table``."""
-    return torch.tensor([name in cls.FOREGROUND for name in class_table], dtype=torch.bool)
+def foreground_mask(table: ClassTable, class_names: Sequence[str]) -> torch.Tensor:
+    """(C,) bool: True for the foreground ('thing') classes of ``table`` in ``class_names``."""
+    return torch.tensor([name in table.foreground for name in class_names], dtype=torch.bool)
 
 
 class FrameDataset(Dataset):
@@ -103,7 +103,7 @@ class FrameDataset(Dataset):
         self.hflip = hflip
         self.readers = readers or Readers()
         self.size = tuple(manifest.size)
-        self.lut = train_id_lut(manifest.classes)
+        self.lut = train_id_lut(manifest.table, manifest.classes)
         self.seed = seed
         snippets = manifest.split(split)
         if "gt" in self.needs:
@@ -204,7 +204,7 @@ class FrameDataset(Dataset):
             labels = self._fitted(labels, "pseudo", "pseudo-labels", snippet)
         if "gt" in self.needs:
             ids = read_label(snippet.gt)
-            train = cls.to_train_ids(ids, str(snippet.gt))
+            train = self.manifest.table.to_train_ids(ids, str(snippet.gt))
             if train.shape != self.size:
                 import cv2
 

@@ -379,7 +379,8 @@ def train(
     ema = averaged(net, float(cfg.get("ema", 0.0)))
     amp = autocast_dtype(str(cfg.get("amp", "auto")), device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
-    fg = foreground_mask(classes).to(device) if v.get("heatmap_classes", "all") == "foreground" else None
+    fg = (foreground_mask(manifest.table, classes).to(device)
+          if v.get("heatmap_classes", "all") == "foreground" else None)
     iterations = int(cfg["iterations"])
     history: list[dict[str, float]] = []
     start = 0

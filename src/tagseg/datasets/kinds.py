@@ -1,0 +1,74 @@
+"""Dataset kinds as plug-ins: config ``datasets.{name}.kind`` -> the module that provides it.
+
+A kind's module defines ``KINDS: dict[str, Kind]`` with, for each kind it provides, its
+manifest builder, its class table (:class:`tagseg.classtable.ClassTable`) and its evaluation
+protocol. Adding a kind (CamVid, YouTube-Objects, PASCAL VOC) is one module plus one line in
+:data:`MODULES`; stages never import a kind's table: they read the manifest's
+(``manifest.class_table``), which the builder records.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..classtable import ClassTable
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
+
+Protocol = Callable[["Manifest", str, Any], dict[str, Any]]
+"""``evaluate(manifest, split, pred_dir) -> scores``: a kind's evaluation protocol."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One dataset kind.
+
+    ``build_manifest``: the kind's manifest builder (its signature is the kind's own);
+    ``table``: the class table its manifests record (a kind whose table comes from another
+    dataset, e.g. ``webvideos`` from its source's manifest, gives the default here);
+    ``evaluate``: its protocol (:data:`Protocol`), None when its data has no ground truth.
+    """
+
+    name: str
+    table: ClassTable
+    build_manifest: Callable[..., Manifest]
+    evaluate: Protocol | None
+
+
+MODULES: dict[str, str] = {
+    "synthcity": "tagseg.datasets.cityscapes",
+    "cityscapes": "tagseg.datasets.cityscapes",
+    "webvideos": "tagseg.datasets.webvideos",
+}
+"""Kind -> module defining it (imported on first use)."""
+
+
+class UnknownKindError(KeyError):
+    """A dataset kind no module provides."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def get(kind: str) -> Kind:
+    """The :class:`Kind` called ``kind``; an unknown kind raises :class:`UnknownKindError`."""
+    if kind not in MODULES:
+        raise UnknownKindError(f"unknown dataset kind {kind!r}; known kinds: {', '.join(MODULES)}")
+    return importlib.import_module(MODULES[kind]).KINDS[kind]
+
+
+def table(kind: str) -> ClassTable:
+    """The class table of ``kind`` (what its manifests record)."""
+    return get(kind).table
+
+
+def protocol(kind: str) -> Protocol:
+    """The evaluation protocol of ``kind``; a kind without ground truth raises ``ValueError``."""
+    p = get(kind).evaluate
+    if p is None:
+        raise ValueError(f"dataset kind {kind!r} has no ground truth: nothing to evaluate")
+    return p
