@@ -45,3 +45,17 @@ def write_fake_cityscapes(root: Path, splits=("train", "val"), per_split=2, size
 @pytest.fixture
 def fake_cityscapes(tmp_path: Path) -> Path:
     return write_fake_cityscapes(tmp_path / "cs")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One complete, uninterrupted run of the tiny configuration (`.test/config.yaml`) to every
+    available stage's outputs, shared by the end-to-end tests: a test that changes anything
+    works on a copy (`snakemake_runs.copy_run`), so upstream stages are built once."""
+    import snakemake_runs as sr
+
+    wd = tmp_path_factory.mktemp("tiny_run")
+    sr.write_config(wd)
+    sr.snakemake(wd, "--cores", "2", *sr.complete_targets(), timeout=600)
+    return wd
+

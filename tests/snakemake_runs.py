@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,17 @@ def renderer_missing() -> str | None:
     if not hasattr(synthcity, "render"):
         return "synthcity.render does not exist yet"
     return None
+
+
+def complete_targets(upto: str = "evaluate") -> list[str]:
+    """Every output of every available stage up to ``upto``: a complete run of the tiny DAG."""
+    return [t for s in available_stages(upto=upto) for t in STAGES[s][1]]
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    """Copy a run dir with mtimes (copy2) so Snakemake sees it exactly as it was."""
+    shutil.copytree(src, dst, symlinks=True, copy_function=shutil.copy2)
+    return dst
 
 
 def write_config(workdir: Path, extra: dict | None = None, name: str = "c.yaml") -> Path:

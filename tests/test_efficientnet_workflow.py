@@ -19,9 +19,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow,
               pytest.mark.skipif(sr.renderer_missing() is not None, reason=sr.renderer_missing() or "")]
 
 
-def test_metrics_from_the_efficientnet_backbone(tmp_path: Path):
-    wd = tmp_path / "run"
-    sr.write_config(wd)
+def test_metrics_from_the_efficientnet_backbone(tiny_run: Path, tmp_path: Path):
+    # a copy of the shared tiny run: the render and flow are reused, the overlay's sections rerun
+    wd = sr.copy_run(tiny_run, tmp_path / "run")
     # the overlay first: the tiny config's sizes (iconic crops, epochs, widths) win
     sr.snakemake(wd, "--cores", "2", f"{sr.RESULTS}/metrics.json",
                  configs=(str(OVERLAY), "c.yaml"), timeout=900)

@@ -235,13 +235,15 @@ def test_metrics_never_needs_the_report_but_the_report_target_builds(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_report_of_the_whole_tiny_dag(tmp_path):
+def test_report_of_the_whole_tiny_dag(tiny_run, tmp_path):
     """The real Snakefile on tiny synthcity: build the report figures (the whole DAG, two tiny
-    trainings for the ablation), then `snakemake --report`."""
-    from snakemake_runs import RESULTS, renderer_missing, snakemake, write_config
+    trainings for the ablation), then `snakemake --report`. Starts from a copy of the shared
+    complete run: the changed `train` and `report` sections rerun training and what follows."""
+    from snakemake_runs import RESULTS, copy_run, renderer_missing, snakemake, write_config
 
     if why := renderer_missing():
         pytest.skip(why)
+    tmp_path = copy_run(tiny_run, tmp_path / "run")
     write_config(tmp_path, {
         "train": {"ablation": ["no_heatmap", "two_stream"], "iterations": 2, "batch_size": 1,
                   "checkpoint_every": 0, "log_every": 1, "threads": 1},
