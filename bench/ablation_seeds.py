@@ -7,6 +7,9 @@ default variant's share of the oracle's mIoU (raw and after the dense CRF).
 Runs ``bench/train.py`` once per (variant, seed) in its own process (1 torch thread each,
 ``--jobs`` at a time; a run whose ``{out}/{variant}-{seed}.json`` exists is reused), then
 prints a Markdown table. Reads the stage shards under ``--results`` and writes nothing there.
+The DAG target ``results/{dataset}/ablation_seeds.md`` (rule ``ablation_seeds``: every
+``train.ablation`` variant trained as ``{variant}-seed{k}`` for ``train.seeds``) computes the
+same table with the pipeline's own jobs and threads.
 """
 
 from __future__ import annotations

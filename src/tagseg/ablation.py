@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +66,74 @@ def write(metric_files: Mapping[str, str | os.PathLike], json_path: str | os.Pat
     with atomic_path(md_path) as tmp:
         tmp.write_text(markdown(table))
     return table
+
+
+def seeds_table(runs: Sequence[tuple[str, int, str | os.PathLike]],
+                default: str | None = None) -> dict[str, Any]:
+    """The ablation over training seeds from per-run metrics (``evaluate/{variant}-seed{k}.json``)::
+
+        {"dataset", "split", "default_variant", "seeds": [k...],
+         "variants": {v: {"seeds": {k: {"raw": miou, "crf": miou}}, "mean": {"raw", "crf"}}},
+         "default_share_of_oracle": {"raw", "crf"} | None}
+
+    mIoU as fractions; the share is the default variant's mean over the oracle's mean (None
+    unless both were trained).
+    """
+    out: dict[str, Any] = {"dataset": None, "split": None, "default_variant": default,
+                           "seeds": [], "variants": {}}
+    for variant, seed, path in runs:
+        m = json.loads(Path(path).read_text())
+        out["dataset"] = out["dataset"] or m.get("dataset")
+        out["split"] = out["split"] or m.get("split")
+        if int(seed) not in out["seeds"]:
+            out["seeds"].append(int(seed))
+        row = out["variants"].setdefault(variant, {"seeds": {}})
+        row["seeds"][str(int(seed))] = {k: m[k]["miou"] for k in ("raw", "crf")}
+    for row in out["variants"].values():
+        row["mean"] = {k: _mean([r[k] for r in row["seeds"].values()]) for k in ("raw", "crf")}
+    v = out["variants"]
+    share = None
+    if default in v and "oracle" in v:
+        share = {k: (v[default]["mean"][k] / v["oracle"]["mean"][k]
+                     if v[default]["mean"][k] is not None and v["oracle"]["mean"][k] else None)
+                 for k in ("raw", "crf")}
+    out["default_share_of_oracle"] = share
+    return out
+
+
+def _mean(xs: Sequence[Any]) -> float | None:
+    xs = [float(x) for x in xs if x is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
+def seeds_markdown(table: Mapping[str, Any]) -> str:
+    """Markdown: mIoU % raw / after the CRF per variant and training seed, the mean, and the
+    default variant's share of the oracle."""
+    seeds = [str(k) for k in table["seeds"]]
+    lines = [f"# Ablation over training seeds — {table['dataset']} ({table['split']})", "",
+             "mIoU in % on the validation split, raw / after the dense CRF.", "",
+             "| variant | " + " | ".join(f"seed {k}" for k in seeds) + " | mean |",
+             "|---|" + "---|" * (len(seeds) + 1)]
+    for name, row in table["variants"].items():
+        mark = " (default)" if name == table.get("default_variant") else ""
+        cells = [f"{_pct(row['seeds'][k]['raw'])} / {_pct(row['seeds'][k]['crf'])}"
+                 if k in row["seeds"] else "–" for k in seeds]
+        lines.append(f"| `{name}`{mark} | " + " | ".join(cells)
+                     + f" | {_pct(row['mean']['raw'])} / {_pct(row['mean']['crf'])} |")
+    share = table.get("default_share_of_oracle")
+    if share:
+        f = lambda x: "–" if x is None else f"{x:.2f}"  # noqa: E731
+        lines += ["", f"The default `{table['default_variant']}` reaches {f(share['raw'])} of the "
+                      f"oracle's mean mIoU raw, {f(share['crf'])} after the CRF."]
+    return "\n".join(lines) + "\n"
+
+
+def write_seeds(runs: Sequence[tuple[str, int, str | os.PathLike]], json_path: str | os.PathLike,
+                md_path: str | os.PathLike, default: str | None = None) -> dict[str, Any]:
+    """:func:`seeds_table` as ``ablation_seeds.json`` and ``ablation_seeds.md``."""
+    table = seeds_table(runs, default)
+    write_json(json_path, table)
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(seeds_markdown(table))
+    return table
+

@@ -16,6 +16,7 @@ Torch-free: imported when the Snakefile is parsed; every function takes the conf
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -206,9 +207,31 @@ def variant_section(train: Mapping[str, Any], name: str) -> dict[str, Any]:
         ) from None
 
 
+SEED_RUN = re.compile(r"(?P<variant>.+)-seed(?P<seed>[0-9]+)")
+"""A training run of a variant with its own seed: ``{variant}-seed{k}`` (rule ``ablation_seeds``)."""
+
+
+def run_name(variant_name: str, seed: int) -> str:
+    """Name of ``variant_name`` trained with training seed ``seed``: ``{variant}-seed{seed}``."""
+    return f"{variant_name}-seed{int(seed)}"
+
+
+def split_run(name: str) -> tuple[str, int | None]:
+    """``{variant}-seed{k}`` -> (variant, k); a plain variant name -> (name, None)."""
+    m = SEED_RUN.fullmatch(name)
+    return (m["variant"], int(m["seed"])) if m else (name, None)
+
+
+def train_seed(config: Mapping[str, Any], name: str) -> int:
+    """Training seed of run ``name``: its ``-seed{k}`` suffix, else the config's ``seed``."""
+    seed = split_run(name)[1]
+    return int(config["seed"]) if seed is None else seed
+
+
 def variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """Config section ``train.variants.{name}``, checked to exist."""
-    return variant_section(config["train"], name)
+    """Config section ``train.variants.{variant}`` of run ``name`` (a variant, or a variant with
+    a ``-seed{k}`` suffix), checked to exist."""
+    return variant_section(config["train"], split_run(name)[0])
 
 
 def default_variant(config: Mapping[str, Any]) -> str:
@@ -223,6 +246,17 @@ def ablation_variants(config: Mapping[str, Any]) -> list[str]:
     for v in config["train"]["ablation"]:
         variant(config, v)
     return list(config["train"]["ablation"])
+
+
+def seed_runs(config: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+    """(variant, training seed, run name) of the seeds ablation: ``train.ablation`` x ``train.seeds``."""
+    return [(v, int(k), run_name(v, k)) for v in ablation_variants(config)
+            for k in config["train"]["seeds"]]
+
+
+def ablation_seeds_paths(dataset: str) -> dict[str, str]:
+    """``results/{dataset}/ablation_seeds.{json,md}`` (rule ``ablation_seeds``)."""
+    return {ext: f"{results_dir(dataset)}/ablation_seeds.{ext}" for ext in ("json", "md")}
 
 
 def needs_of(v: Mapping[str, Any]) -> list[str]:
@@ -251,9 +285,10 @@ def net_flow_L(config: Mapping[str, Any], train: Mapping[str, Any] | None = None
 
 def train_config(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     """What training ``name`` depends on (rule ``train``'s ``cfg``): the shared ``train`` keys and
-    its own variant section (editing another variant, ``variant`` or ``ablation`` does not rerun
-    it), with ``model.flow_L`` resolved (:func:`net_flow_L`)."""
-    cfg = {k: v for k, v in config["train"].items() if k not in ("variants", "variant", "ablation")}
+    its own variant section (editing another variant, ``variant``, ``ablation`` or ``seeds`` does
+    not rerun it), with ``model.flow_L`` resolved (:func:`net_flow_L`)."""
+    cfg = {k: v for k, v in config["train"].items()
+           if k not in ("variants", "variant", "ablation", "seeds")}
     cfg["variants"] = {name: variant(config, name)}
     cfg["model"] = {**cfg["model"], "flow_L": net_flow_L(config)}
     return cfg
@@ -268,7 +303,7 @@ def extra_datasets(config: Mapping[str, Any], target: str, name: str) -> tuple[l
     from .datasets.extra import has_ground_truth
 
     names = list((config.get("train") or {}).get("extra_datasets") or [])
-    needs = needs_of(config["train"]["variants"].get(name) or {})
+    needs = needs_of(variant(config, name))
     used, skipped = [], {}
     for extra in names:
         if extra not in config["datasets"]:

@@ -83,3 +83,27 @@ rule ablation:
         "../../envs/tagseg.yaml"
     script:
         "../scripts/ablation.py"
+
+
+rule ablation_seeds:
+    input:
+        lambda w: [plan.evaluate_path(w.dataset, run) for _, _, run in plan.seed_runs(config)],
+    output:
+        json="results/{dataset}/ablation_seeds.json",
+        md="results/{dataset}/ablation_seeds.md",
+    params:
+        runs=lambda w: [[v, k] for v, k, _ in plan.seed_runs(config)],
+        default=lambda w: plan.default_variant(config),
+    log:
+        "results/{dataset}/logs/evaluate/ablation_seeds.log",
+    benchmark:
+        "results/{dataset}/benchmarks/evaluate/ablation_seeds.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../../envs/tagseg.yaml"
+    script:
+        "../scripts/ablation_seeds.py"
+

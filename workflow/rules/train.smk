@@ -4,7 +4,7 @@ from tagseg import plan
 
 
 wildcard_constraints:
-    variant="[A-Za-z0-9_]+",
+    variant="[A-Za-z0-9_]+(-seed[0-9]+)?",  # a variant, or one trained with its own seed
 
 
 rule train:
@@ -17,7 +17,7 @@ rule train:
         cfg=lambda w: plan.train_config(config, w.variant),
         provenance=lambda w: plan.train_provenance(config, w.dataset, w.variant),
         offsets=config["frames"]["train_offsets"],
-        seed=config["seed"],
+        seed=lambda w: plan.train_seed(config, w.variant),
         device=config["device"],
     log:
         "results/{dataset}/logs/train/{variant}.log",
