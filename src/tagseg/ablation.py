@@ -59,13 +59,19 @@ def markdown(table: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _write(table: dict[str, Any], md: str, json_path: str | os.PathLike,
+           md_path: str | os.PathLike) -> dict[str, Any]:
+    """``table`` as JSON and ``md`` as Markdown, each written atomically; returns ``table``."""
+    write_json(json_path, table)
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(md)
+    return table
+
+
 def write(metric_files: Mapping[str, str | os.PathLike], json_path: str | os.PathLike,
           md_path: str | os.PathLike, default: str | None = None) -> dict[str, Any]:
     table = collect(metric_files, default)
-    write_json(json_path, table)
-    with atomic_path(md_path) as tmp:
-        tmp.write_text(markdown(table))
-    return table
+    return _write(table, markdown(table), json_path, md_path)
 
 
 def seeds_table(runs: Sequence[tuple[str, int, str | os.PathLike]],
@@ -132,8 +138,5 @@ def write_seeds(runs: Sequence[tuple[str, int, str | os.PathLike]], json_path: s
                 md_path: str | os.PathLike, default: str | None = None) -> dict[str, Any]:
     """:func:`seeds_table` as ``ablation_seeds.json`` and ``ablation_seeds.md``."""
     table = seeds_table(runs, default)
-    write_json(json_path, table)
-    with atomic_path(md_path) as tmp:
-        tmp.write_text(seeds_markdown(table))
-    return table
+    return _write(table, seeds_markdown(table), json_path, md_path)
 
