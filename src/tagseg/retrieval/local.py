@@ -33,6 +33,7 @@ import av
 import cv2
 import numpy as np
 
+from ..errors import TagsegError
 from ..h5io import atomic_path, write_json
 from .search import default_keyword, safe_id
 
@@ -42,7 +43,7 @@ TRUTH_FPS = 100.0
 """Samples per second of the truth's ``coverage`` (its own rate, not the videos')."""
 
 
-class LocalCatalogueError(ValueError):
+class LocalCatalogueError(TagsegError, ValueError):
     """Bad ``retrieval.local`` config or an unreadable video; the message names the key or file."""
 
 
@@ -121,8 +122,8 @@ def build(local: Mapping[str, Any], classes: Sequence[str], out_dir: str | Path,
             raise LocalCatalogueError(f"config key retrieval.local.labels: {name!r} is not in retrieval.local.videos")
         for cls in labels[name] or {}:
             if cls not in classes:  # the retrieval classes: names of the manifest's class table
-                raise KeyError(f"config key retrieval.local.labels.{name}: class {cls!r} is not "
-                               f"one of retrieval.classes {list(classes)}")
+                raise LocalCatalogueError(f"config key retrieval.local.labels.{name}: class {cls!r} "
+                                          f"is not one of retrieval.classes {list(classes)}")
     out = Path(out_dir)
     catalogue: dict[str, list] = {}
     truth: dict[str, Any] = {"fps": TRUTH_FPS, "relevant_fraction": 0.5, "source": "labels",
