@@ -18,19 +18,18 @@ and named by the manifest's error). Files the manifest reads (ground truth, anno
 flowGt) count with their size and mtime; the other frames with their name only (no stat call
 for the ~100 000 Cityscapes sequence frames).
 
-Standard library and torch-free tagseg modules only: imported when the Snakefile is parsed.
+Torch-free: imported when the Snakefile is parsed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import TagsegError
-from ..fsutil import umask
+from ..h5io import atomic_path
 from ..plan import results_dir
 
 FORMAT = "# tagseg dataset file list v1"
@@ -103,7 +102,7 @@ def scan(root: str | os.PathLike, splits: Iterable[str]) -> str:
 def update(root: str | os.PathLike, splits: Iterable[str], out: str | os.PathLike) -> bool:
     """Write the file list of ``root`` to ``out`` if it differs from what ``out`` holds.
 
-    Returns whether it was written. The write is atomic (temporary file + rename).
+    Returns whether it was written, atomically with the user's umask (:func:`tagseg.h5io.atomic_path`).
     """
     out = Path(out)
     text = scan(root, splits)
@@ -113,18 +112,10 @@ def update(root: str | os.PathLike, splits: Iterable[str], out: str | os.PathLik
     except (FileNotFoundError, UnicodeDecodeError):
         pass
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        with atomic_path(out, suffix=".tmp") as tmp:
+            tmp.write_text(text)
     except OSError as e:
         raise TagsegError(f"cannot write the dataset's file list {out}: {e.strerror}; make "
                           f"{out.parent} writable (chmod u+w) or run in another working "
                           f"directory") from None
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return True
