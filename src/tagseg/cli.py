@@ -1,6 +1,7 @@
 """The ``tagseg`` command: stand-alone operations outside the Snakemake workflow.
 
     tagseg synth --root data/synthcity --seed 0        render the embedded dataset
+    tagseg frames --root CAMVID --videos DIR --out DIR  decode CamVid's video frames (PSNR-checked)
     tagseg manifest --dataset synthcity --out m.json    scan a dataset (config section) into a manifest
     tagseg evaluate --gt-root ROOT --split val --pred DIR --out metrics.json
     tagseg inspect FILE.h5                              print what an HDF5 artifact holds
@@ -22,14 +23,38 @@ from . import metrics
 
 
 def _synth(args: argparse.Namespace) -> int:
-    import synthcity  # the sibling renderer package; only this command uses it
+    from synthcity.layouts import render  # the sibling renderer package; only this command uses it
 
-    info = synthcity.render(
-        Path(args.root), seed=args.seed, width=args.width, height=args.height,
+    info = render(
+        Path(args.root), layout=args.layout, seed=args.seed, width=args.width, height=args.height,
         train_snippets=args.train_snippets, val_snippets=args.val_snippets,
         iconic_per_class=args.iconic_per_class, overwrite=args.overwrite,
     )
-    print(json.dumps({k: v for k, v in info.items() if k not in ("class_frequencies", "snippets")}, indent=2))
+    print(json.dumps({k: v for k, v in info.items()
+                      if k not in ("class_frequencies", "snippets", "stills")}, indent=2))
+    return 0
+
+
+def _layouts() -> list[str]:
+    from synthcity.layouts import LAYOUTS
+
+    return list(LAYOUTS)
+
+
+def _frames(args: argparse.Namespace) -> int:
+    from .camvid_frames import FramesError, decode
+
+    offsets = {}
+    for item in args.offset or []:
+        seq, _, value = item.partition("=")
+        try:
+            offsets[seq] = int(value)
+        except ValueError:
+            raise FramesError(f"--offset {item!r}: expected SEQUENCE=INTEGER, e.g. 0001TP=6660") from None
+    report = decode(Path(args.root), Path(args.videos), Path(args.out), offsets=offsets,
+                    min_psnr=args.min_psnr, before=args.before, after=args.after,
+                    release=args.release, search=args.search)
+    print(json.dumps(report, indent=2))
     return 0
 
 
@@ -37,7 +62,7 @@ def _manifest(args: argparse.Namespace) -> int:
     import yaml
 
     from .config import load_config
-    from .datasets.cityscapes import build_manifest
+    from .datasets.kinds import get
 
     config = load_config(args.config)
     if args.dataset not in config["datasets"]:
@@ -47,7 +72,7 @@ def _manifest(args: argparse.Namespace) -> int:
         raise ValueError(f"dataset {args.dataset!r} is of kind 'webvideos': its manifest is made from "
                          f"retrieved clips by the Snakemake rule 'webvideos_manifest' (target "
                          f"results/{args.dataset}/manifest.json), not by 'tagseg manifest'")
-    m = build_manifest(args.dataset, cfg)
+    m = get(cfg["kind"]).build_manifest(args.dataset, cfg)
     m.save(args.out)
     counts = {s: len(m.split(s)) for s in m.shards}
     print(yaml.safe_dump({"dataset": m.dataset, "size": list(m.size), "snippets": counts}))
@@ -82,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                     ".tagseg-synthcity); a folder of anything else is refused unless --overwrite.",
         epilog="example: tagseg synth --root data/synthcity --seed 0 --width 256 --height 128")
     s.add_argument("--root", required=True, help="output folder (new, empty or an earlier render)")
+    s.add_argument("--layout", default="cityscapes", choices=_layouts(),
+                   help="dataset layout written (default cityscapes; camvid: the original CamVid "
+                        "release with its decoded-frames folder)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace ROOT even when it holds files tagseg did not write (deletes them)")
     s.add_argument("--seed", type=int, default=0, help="seed of everything random (default 0)")
@@ -103,6 +131,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", default="config/config.yaml", help="config file (default %(default)s)")
     s.add_argument("--out", required=True, help="manifest JSON to write")
     s.set_defaults(func=_manifest)
+
+    s = sub.add_parser(
+        "frames", help="decode the CamVid videos into frames around each labelled still",
+        description="Decode the CamVid videos (01TP_extract.avi, 0005VD.MXF, 0006R0.MXF, "
+                    "0016E5.MXF; or {sequence}.* e.g. 0001TP.avi) with PyAV into OUT, the frames "
+                    "BEFORE..AFTER around each labelled still of ROOT (either release), named like "
+                    "the stills (0001TP_006689.png). Each decoded frame at a still's number is "
+                    "compared with the still (PSNR, after resizing to the still's size); the PSNR "
+                    "per sequence is printed, and a sequence whose worst still is below --min-psnr "
+                    "fails, naming the still and the best offset found nearby.",
+        epilog="example: tagseg frames --root data/camvid --videos data/camvid/videos "
+               "--out data/camvid/frames")
+    s.add_argument("--root", required=True, help="CamVid root (original or SegNet release)")
+    s.add_argument("--videos", required=True, help="folder holding the sequences' videos")
+    s.add_argument("--out", required=True, help="frames folder (datasets.NAME.frames)")
+    s.add_argument("--release", default="auto", choices=["auto", "original", "segnet"])
+    s.add_argument("--offset", action="append", metavar="SEQ=N",
+                   help="still number = decoded frame index + N (default 0001TP=6660, others 0)")
+    s.add_argument("--min-psnr", type=float, default=30.0,
+                   help="worst PSNR (dB) of a decoded frame against its still (default 30)")
+    s.add_argument("--search", type=int, default=3,
+                   help="on a mismatch, offsets within +-this are tried to name the right one")
+    s.add_argument("--before", type=int, default=19, help="frames before each still (default 19)")
+    s.add_argument("--after", type=int, default=10, help="frames after each still (default 10)")
+    s.set_defaults(func=_frames)
 
     metrics.add_cli(sub)
 

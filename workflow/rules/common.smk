@@ -32,8 +32,10 @@ def dataset_inputs(wildcards):
     (at DAG build) only when the tree changed, so that Snakemake reruns the manifest and what
     depends on it exactly then (tagseg.datasets.listing)."""
     cfg = dataset_cfg(wildcards.dataset)
-    if cfg["kind"] == "synthcity":
+    if plan.is_rendered(cfg):
         return [plan.synth_marker(config, wildcards.dataset)]
+    if cfg["kind"] != "cityscapes":
+        return []  # a tree of another kind: rebuilt by --forcerun=manifest
     if wildcards.dataset not in _listed:
         path = dataset_listing.listing_path(wildcards.dataset)
         if dataset_listing.update(cfg["root"], list(cfg["shards"]), path):
@@ -58,9 +60,9 @@ def manifest_path(wildcards):
 def synth_dataset(wildcards):
     """Name of the synthcity dataset whose root is ``wildcards.root``."""
     for name, cfg in config["datasets"].items():
-        if cfg["kind"] == "synthcity" and cfg["root"] == wildcards.root:
+        if plan.is_rendered(cfg) and cfg["root"] == wildcards.root:
             return name
-    raise ValueError(f"no synthcity dataset in config has root {wildcards.root!r}")
+    raise ValueError(f"no rendered (synthcity) dataset in config has root {wildcards.root!r}")
 
 
 # ---- checks before the first job runs (Snakefile `onstart`; dry runs skip them) ----

@@ -1,8 +1,9 @@
-"""Rule `synthesize`: render the embedded synthcity dataset into {root}."""
+"""Rule `synthesize`: render the embedded synthcity dataset into {root}, in the layout of
+``synth.layout`` (synthcity.layouts: cityscapes, camvid)."""
 
 from pathlib import Path
 
-import synthcity
+from synthcity.layouts import render
 from tagseg.logs import configure
 
 if __name__ == "__main__":  # the renderer's worker processes re-import this file
@@ -10,4 +11,4 @@ if __name__ == "__main__":  # the renderer's worker processes re-import this fil
     root = Path(snakemake.wildcards.root)
     if root.is_dir() and not any(root.iterdir()):
         root.rmdir()  # Snakemake pre-creates the output's folder; the renderer renames into place
-    synthcity.render(root, **snakemake.params.synth)
+    render(root, **snakemake.params.synth)
