@@ -166,7 +166,8 @@ def test_wrong_or_partial_trees_name_the_folder_and_the_config_key(tmp_path):
         build("cv", _cfg(root))
     root = _original(tmp_path / "c")
     (root / "LabeledApproved_full" / "0006R0_f00930_L.png").unlink()
-    with pytest.raises(ManifestError, match=r"0006R0_f00930.png: its label .*0006R0_f00930_L.png is missing"):
+    with pytest.raises(ManifestError, match=r"0006R0_f00930.png: its label .*0006R0_f00930_L.png is "
+                                            r"missing \(config key 'datasets.cv.root'"):
         build("cv", _cfg(root))
     root = tmp_path / "d"
     for d in ("train", "trainannot", "val"):
@@ -272,6 +273,20 @@ def test_frames_command_fails_on_a_misaligned_video(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- embedded layout, end to end
+
+
+def test_synth_camvid_layout_refuses_a_foreign_folder_and_unknown_layouts(tmp_path, capsys):
+    root = tmp_path / "mine"
+    root.mkdir()
+    (root / "thesis.tex").write_text("years of work")
+    assert cli(["synth", "--layout", "camvid", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert str(root) in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # nothing rendered beside it
+    with pytest.raises(SystemExit):
+        cli(["synth", "--layout", "kitti", "--root", str(tmp_path / "new")])
+    assert "invalid choice: 'kitti'" in capsys.readouterr().err
+
 
 
 def test_embedded_camvid_layout_runs_to_metrics(tmp_path):

@@ -124,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "manifest", help="scan a dataset into a manifest JSON",
         description="Scan the dataset of config section datasets.DATASET (kind synthcity or "
-                    "cityscapes; its root must hold leftImg8bit_sequence/ and gtFine/) into the "
-                    "manifest every stage reads: snippets, frames, annotated frame, tags, shards.",
+                    "cityscapes: its root holds leftImg8bit_sequence/ and gtFine/; camvid: either "
+                    "CamVid release and its frames folder) into the manifest every stage reads: "
+                    "snippets, frames, annotated frame, tags, shards.",
         epilog="example: tagseg manifest --dataset cityscapes --out manifest.json")
     s.add_argument("--dataset", required=True, help="name under 'datasets' in the config")
     s.add_argument("--config", default="config/config.yaml", help="config file (default %(default)s)")

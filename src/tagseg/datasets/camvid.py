@@ -306,7 +306,8 @@ def find_stills(name: str, root: Path, release: str, splits: list[str]) -> list[
                 seq, num = _parse(p)
                 lab = lab_dir / p.name
                 if not lab.is_file():
-                    raise ManifestError(f"{p}: its label {lab} is missing (release segnet)")
+                    raise ManifestError(f"{p}: its label {lab} is missing (release segnet, "
+                                        f"{_key(name, 'root')})")
                 out.append(Still(p.stem, seq, num, split, p, lab))
         return out
     _check_label_colors(name, root)
@@ -323,15 +324,15 @@ def find_stills(name: str, root: Path, release: str, splits: list[str]) -> list[
             continue
         lab = lab_dir / f"{p.stem}_L.png"
         if not lab.is_file():
-            raise ManifestError(f"{p}: its label {lab} is missing ({ORIGINAL_LABELS}.zip, "
-                                f"{DOWNLOADS})")
+            raise ManifestError(f"{p}: its label {lab} is missing ({_key(name, 'root')}; "
+                                f"{ORIGINAL_LABELS}.zip, {DOWNLOADS})")
         out.append(Still(p.stem, seq, num, split, p, lab))
     if lists:
         have = {s.stem for s in out}
         for stem, split in wanted.items():
             if split in splits and stem not in have:
                 raise ManifestError(f"{lists[split]}: still {stem} is listed but "
-                                    f"{img_dir / (stem + '.png')} is missing")
+                                    f"{img_dir / (stem + '.png')} is missing ({_key(name, 'root')})")
     out.sort(key=lambda s: (SPLITS.index(s.split), s.stem))
     return out
 
