@@ -272,6 +272,21 @@ def test_frames_command_fails_on_a_misaligned_video(tmp_path, capsys):
     assert "01TP_extract.avi: video of sequence 0001TP not found" in capsys.readouterr().err
 
 
+def test_frames_command_on_the_segnet_release_writes_frames_at_the_stills_size(tmp_path, capsys):
+    frames = _video(tmp_path / "videos" / "0006R0.avi", 60)  # {sequence}.*; 0006R0: offset 0
+    root = tmp_path / "CamVid"
+    half = [cv2.resize(f, (W // 2, H // 2), interpolation=cv2.INTER_AREA) for f in frames]
+    _png(root / "train" / "0006R0_f00030.png", half[30])
+    _png(root / "trainannot" / "0006R0_f00030.png", np.zeros((H // 2, W // 2), np.uint8))
+    for d in ("val", "valannot"):
+        (root / d).mkdir()
+    assert cli(["frames", "--root", str(root), "--videos", str(tmp_path / "videos"),
+                "--out", str(root / "frames")]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["release"] == "segnet" and rep["sequences"]["0006R0"]["psnr_min"] >= 60
+    assert cv2.imread(str(root / "frames" / "0006R0_f00011.png")).shape == (H // 2, W // 2, 3)
+
+
 # ---------------------------------------------------------------- embedded layout, end to end
 
 
