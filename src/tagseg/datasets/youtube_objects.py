@@ -299,6 +299,7 @@ def build_manifest(name: str, cfg: dict[str, Any], offsets: Sequence[int] = (0,)
         for (video, shot), ms in _masked_frames(name, masks, cls).items():
             masked[(cls, video, shot)] = ms
     skipped = 0
+    shot_dirs: dict[tuple[str, str, int], Path] = {}
     for (cls, video, shot), ms in sorted(masked.items()):
         d = _shot_frames_dir(frames, masks, cls, video, shot)
         if d is None:
@@ -307,6 +308,7 @@ def build_manifest(name: str, cfg: dict[str, Any], offsets: Sequence[int] = (0,)
             raise ManifestError(
                 f"{next(iter(ms.values()))}: its shot's frames are missing: no folder {where} "
                 f"({_key(name, 'frames')}: the YouTube-Objects v1.0 frames, {YTO_URL})")
+        shot_dirs[(cls, video, shot)] = d
         have = _frame_numbers(d)
         for n, mask in sorted(ms.items()):
             if n not in have:
@@ -319,7 +321,8 @@ def build_manifest(name: str, cfg: dict[str, Any], offsets: Sequence[int] = (0,)
             label = convert_mask(mask, cls, threshold)
             gt = gt_root / f"{cls}{video}" / f"{sid}_labelIds.png"
             write_png(gt, label)
-            sizes[image_size(d / frame_name(n))] = sizes.get(image_size(d / frame_name(n)), 0) + 1
+            hw = image_size(d / frame_name(n))
+            sizes[hw] = sizes.get(hw, 0) + 1
             snippets.append(_snippet(sid, "val", cls, video, d, n, lo, hi, str(gt),
                                      {"mask": str(mask), "shot": shot}))
     if skipped:
@@ -328,19 +331,24 @@ def build_manifest(name: str, cfg: dict[str, Any], offsets: Sequence[int] = (0,)
     train_on_masked = bool(cfg.get("train_on_masked_shots", False))
     for cls in frame_classes:
         for video, shot, d in _shots(frames, cls):  # type: ignore[arg-type]
-            if (cls, video, shot) in masked and not train_on_masked:
-                continue
-            have = sorted(_frame_numbers(d))
-            fits = [n for n in have if _window_fits(n, set(have), lo, hi)]
-            for n in evenly(fits, per_shot):
-                snippets.append(_snippet(snippet_id(cls, video, shot, n), "train", cls, video, d,
-                                         n, lo, hi, None, {"shot": shot}))
+            shot_dirs.setdefault((cls, video, shot), d)
+    for (cls, video, shot), d in sorted(shot_dirs.items(), key=lambda kv: (
+            CLASSES.index(kv[0][0]), kv[0][1], kv[0][2])):
+        if (cls, video, shot) in masked and not train_on_masked:
+            continue
+        have = sorted(_frame_numbers(d))
+        fits = [n for n in have if _window_fits(n, set(have), lo, hi)]
+        for n in evenly(fits, per_shot):
+            snippets.append(_snippet(snippet_id(cls, video, shot, n), "train", cls, video, d,
+                                     n, lo, hi, None, {"shot": shot}))
     shards: dict[str, int] = dict(cfg["shards"])
     for split, k in shards.items():
         count = sum(s.split == split for s in snippets)
         if count < k:
             what = ("masked frames (Jain & Grauman) whose flow window fits in their shot"
-                    if split == "val" else "train snippets (shots of the frames tree without masks)")
+                    if split == "val" else
+                    f"train snippets (shots without masks; {_key(name, 'frames')} holds the "
+                    f"v1 frames, {_key(name, 'train_on_masked_shots')} adds the masked shots)")
             raise ManifestError(
                 f"dataset {name!r}: split {split!r} has {count} {what} but "
                 f"'datasets.{name}.shards.{split}' asks for {k} shards")
