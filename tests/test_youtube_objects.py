@@ -199,6 +199,18 @@ def test_embedded_layout_is_the_release_layout(tmp_path):
     assert len(m.split("train")) == 2 * 3
 
 
+def test_synth_command_writes_the_layout_and_refuses_an_unknown_one(tmp_path, capsys):
+    from tagseg.cli import main
+
+    root = tmp_path / "r"
+    assert main(["synth", "--layout", "youtube_objects", "--root", str(root), "--width", "32",
+                 "--height", "16", "--iconic-per-class", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["shots"] == 18  # 3 classes x 3 x 2
+    assert (root / "youtube_masks/motorbike/data/0003/shots/002/labels/00021.jpg").is_file()
+    assert main(["synth", "--layout", "camvid_typo", "--root", str(tmp_path / "x")]) == 2
+    assert "unknown layout 'camvid_typo'; known: cityscapes, youtube_objects" in capsys.readouterr().err
+
+
 def test_tiny_run_reaches_metrics(tmp_path):
     """`snakemake results/synthcity_yto/metrics.json` on a tiny render: synthesize (youtube_objects
     layout) -> manifest -> train -> predict -> the kind's protocol. The single-stream variant
