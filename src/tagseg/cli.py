@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser(
-        "synth", help="render the embedded synthcity dataset (Cityscapes layout)",
+        "synth", help="render the embedded synthcity dataset (Cityscapes layout, or --layout)",
         description="Render synthcity into ROOT: Cityscapes-layout frames, label ids, exact flows "
                     "and iconic images. The tree is rendered beside ROOT and renamed into place when "
                     "complete. ROOT must be new, empty, or an earlier render (it holds "
