@@ -51,7 +51,7 @@ def _exists_now(path):
 
 
 def manifest_params(dataset):
-    """Param `dataset` of the manifest rule: the dataset's section (`dataset_params`), with
+    """The `dataset` param of the manifest job, i.e. the dataset's section (`dataset_params`), with
     `offsets` (the frame offsets the stages need) added for kinds whose builder cuts snippets
     out of longer shots (youtube_objects; tagseg.datasets.kinds.build_manifest)."""
     from tagseg.datasets import kinds
@@ -68,8 +68,8 @@ def manifest_path(wildcards):
 
 # ---- synthcity (dataset.smk) ----
 def is_rendered(cfg):
-    """A dataset the rule `synthesize` renders: kind synthcity, or another kind with a `synth`
-    section (the renderer writes that kind's layout, e.g. youtube_objects)."""
+    """Whether the `synthesize` job renders this dataset (kind synthcity, or another kind with a
+    `synth` section, whose layout the renderer then writes, e.g. youtube_objects)."""
     return cfg["kind"] == "synthcity" or (cfg["kind"] != "webvideos" and "synth" in cfg)
 
 
@@ -82,9 +82,9 @@ def synth_dataset(wildcards):
 
 
 def synth_params(wildcards):
-    """Param `synth` of rule `synthesize`: the dataset's `synth` section, with `layout` (a key
-    of synthcity.layouts.LAYOUTS) = its kind for kinds other than synthcity (whose layout,
-    cityscapes, is the default)."""
+    """The `synth` param of the `synthesize` job, i.e. the dataset's `synth` section, with
+    `layout` (a key of synthcity.layouts.LAYOUTS) set to its kind for kinds other than
+    synthcity (whose layout, cityscapes, is the default)."""
     cfg = dataset_cfg(synth_dataset(wildcards))
     synth = dict(cfg.get("synth", {}))
     if cfg["kind"] != "synthcity":
