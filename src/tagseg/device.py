@@ -121,13 +121,19 @@ def nondeterministic_op(error: BaseException) -> str | None:
 
 @contextlib.contextmanager
 def deterministic(mode: bool | str, key: str = "deterministic") -> Iterator[None]:
-    """Run the body with :func:`set_deterministic` (``mode``: config key ``key``); an op without
-    a deterministic kernel then fails as one :class:`DeviceError` line naming it and the key."""
+    """Run the body with :func:`set_deterministic` (``mode``: config key ``key``) and restore
+    torch's previous settings after it; an op without a deterministic kernel then fails as one
+    :class:`DeviceError` line naming it and the key. ``False`` touches nothing."""
     mode = check_mode(mode, key)
-    set_deterministic(mode)
     if mode is False:
         yield
         return
+    import torch
+
+    before = (torch.are_deterministic_algorithms_enabled(),
+              torch.is_deterministic_algorithms_warn_only_enabled(),
+              torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    set_deterministic(mode)
     try:
         yield
     except RuntimeError as e:
@@ -137,3 +143,6 @@ def deterministic(mode: bool | str, key: str = "deterministic") -> Iterator[None
         raise DeviceError(f"config key {key!r} is true but {op} has no deterministic "
                           f"implementation on this device; set {key}: warn (deterministic "
                           "kernels where they exist) or false") from e
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
