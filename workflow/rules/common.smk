@@ -104,7 +104,7 @@ def device_problem(jobs):
 
     problem = cuda_problem(config["device"])
     n = len(torch_jobs)
-    return problem and f"{problem} ({n} planned job{'s' if n > 1 else ''} run torch, first: rule {torch_jobs[0].rule.name})"
+    return problem and f"tagseg: {problem} ({n} planned job{'s' if n > 1 else ''} run torch, first: rule {torch_jobs[0].rule.name})"
 
 
 # ---- flow (flow.smk) ----
