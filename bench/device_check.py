@@ -478,6 +478,8 @@ def check_main_job(device: torch.device, workdir: Path, budget_s: float, cores: 
                "--cores", str(cores), "--nocolor", "--config", f"device={device if dev == 'cuda' else 'cpu'}"]
         if dev == "cuda":
             cmd[cmd.index("--nocolor"):cmd.index("--nocolor")] = ["--resources", "gpu=1"]
+        if importlib.util.find_spec("pulp") is None:  # bench/device_env.sh leaves pulp out
+            cmd[cmd.index("--nocolor"):cmd.index("--nocolor")] = ["--scheduler", "greedy"]
         log = open(wd / "snakemake.log", "w")
         procs[dev] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True),
                       time.perf_counter(), log, wd, cmd)
