@@ -585,8 +585,9 @@ def goals(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def run(device_name: str, tiny: bool, workdir: Path, budget_s: float = 480.0,
-        log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Every section in order, each under its cap; returns the report (JSON-ready)."""
+        log: Callable[[str], None] = print, only: set[str] | None = None) -> dict[str, Any]:
+    """Every section in order (``only``: just these, the others marked skipped), each under its
+    cap; returns the report (JSON-ready)."""
     from tagseg.device import resolve
 
     t_start = time.perf_counter()
@@ -603,6 +604,9 @@ def run(device_name: str, tiny: bool, workdir: Path, budget_s: float = 480.0,
     errors: dict[str, str] = {}
 
     def section(name: str, fn: Callable[[], dict]) -> None:
+        if only and name not in only and name != "render":
+            report[name] = {"skipped": "not in --only"}
+            return
         t0 = time.perf_counter()
         log(f"[{time.perf_counter() - t_start:6.1f} s] {name} ...")
         try:
@@ -718,6 +722,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("device_check.json"), help="JSON report (default: %(default)s)")
     ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temporary one, removed)")
     ap.add_argument("--budget", type=float, default=480.0, help="seconds for the whole run (default: %(default)s)")
+    ap.add_argument("--only", default=None, help=f"comma-separated sections to run, e.g. a rerun of "
+                    f"flow,training (default: all of {','.join(SECTIONS)})")
     ap.add_argument("--determinism-child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.determinism_child:
@@ -730,9 +736,14 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    only = set(a.only.split(",")) if a.only else None
+    if only and only - set(SECTIONS):
+        print(f"--only: unknown sections {', '.join(sorted(only - set(SECTIONS)))} (known: {', '.join(SECTIONS)})",
+              file=sys.stderr)
+        return 2
     work = a.workdir or Path(tempfile.mkdtemp(prefix="device_check-"))
     try:
-        report = run(a.device, a.tiny, work, a.budget, log=lambda m: print(m, file=sys.stderr, flush=True))
+        report = run(a.device, a.tiny, work, a.budget, log=lambda m: print(m, file=sys.stderr, flush=True), only=only)
     finally:
         if a.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
