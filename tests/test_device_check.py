@@ -173,3 +173,47 @@ def test_deterministic_mode_changes_no_cpu_result(one_thread):
     with tdev.deterministic(True):
         on = dc.weights_after(cfg, cpu, (32, 16), 2, 2)
     assert torch.equal(off, on)
+
+
+def test_goals_projection_and_table_of_a_full_size_cuda_report():
+    """The parts only a GPU run reaches (goals judged at 1024x512, the projection, the main job's
+    rows of the table) on a report shaped like one: figures made up for the test."""
+    dc = _device_check()
+    rep = {"meta": {"device": "cuda", "device_name": "GPU", "torch": "x", "cpu_cores": 16, "size": [1024, 512],
+                    "seconds": 400.0},
+           "flow": {"size": [1024, 512], "opencv_1thread": {"pairs_per_s": 0.5},
+                    "opencv_all": {"threads": 16, "pairs_per_s": 4.0, "epe_px": 7.0},
+                    "torch": {"device": "cuda", "batch_size": 8, "pairs_per_s": 40.0, "epe_px": 7.5},
+                    "speedup_torch_vs_opencv_1thread": 80.0, "epe_ratio_torch_vs_opencv": 7.5 / 7.0},
+           "heatmaps": {"rows": [{"backbone": "vgg16", "width": 0.125, "precision": "bf16", "frames_per_s": 100.0}]},
+           "training": {"rows": [
+               {"backbone": "vgg16", "width": 1.0, "batch": 1, "amp": "bf16", "it_per_s": 4.0, "peak_gpu_mib": 9000.0},
+               {"backbone": "vgg16", "width": 0.125, "batch": 1, "amp": "off", "it_per_s": 20.0, "peak_gpu_mib": 900.0},
+               {"backbone": "vgg16", "width": 1.0, "batch": 4, "amp": "off", "error": "out of memory: x"}]},
+           "inference": {"device": "cuda", "raw": {"s_per_image": 0.02},
+                         "pydensecrf_cpu": {"s_per_image": 1.5}, "convcrf_device": {"s_per_image": 0.05},
+                         "miou": {"raw": 0.5, "pydensecrf": 0.55, "convcrf": 0.54, "convcrf_minus_pydensecrf": -0.01}},
+           "determinism": {"default": {"equal": False, "max_abs_diff": 1e-6, "nondeterministic_ops": []},
+                           "deterministic_warn": {"equal": True, "max_abs_diff": 0.0,
+                                                  "nondeterministic_ops": ["upsample_bilinear2d_backward_out_cuda"]}},
+           "main_job": {"runs": {"cuda": {"rc": 0, "seconds": 90.0, "miou_raw": 0.1, "miou_crf": 0.11},
+                                 "cpu": {"rc": "timed out after 60 s", "seconds": 60.0, "log_tail": "..."}}},
+           "errors": {}}
+    g = {x["goal"]: x for x in dc.goals(rep)}
+    assert g["torch TV-L1 pairs/s / OpenCV 1 thread (>=)"]["met"] is True
+    assert g["torch TV-L1 EPE / OpenCV EPE (<=)"]["met"] is True  # 1.07 <= 1.1
+    assert g["inference + ConvCRF, s per image (<=)"]["met"] is True
+    assert g["inference + pydensecrf, s per image (<=)"]["met"] is False
+    assert g["training it/s at batch 1, best setting (>=)"]["value"] == 20.0
+    assert g["training it/s at batch 1, VGG-16 width 1.0 (paper), best AMP (>=)"]["met"] is False
+    rep["goals"] = list(g.values())
+    cfg = dc.load_config()
+    rep["projection"] = pr = dc.projection(rep, cfg)
+    assert pr["flow_torch_h"] == pytest.approx(34750 / 40.0 / 3600)
+    assert pr["heatmaps_h"]["hours"] == pytest.approx(34750 / 100.0 / 3600)
+    assert pr["train_h_per_epoch"]["vgg16 w1.0 batch 1 amp bf16"] == pytest.approx(2975 / 4.0 / 3600)
+    assert pr["inference_val_h"]["convcrf"] == pytest.approx(500 * 0.05 / 3600)
+    text = dc.table(rep)
+    assert "| main job | device=cuda: rc 0, mIoU raw / crf | 0.1 / 0.11 |" in text
+    assert "upsample_bilinear2d_backward_out_cuda" in text and "the paper's size" in text
+    assert "| NOT met |" in text and "out of memory" in text
