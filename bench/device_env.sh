@@ -9,8 +9,8 @@
 #                                its wheel alone is 53 MiB), PyMaxflow, jsonschema, snakemake 9.27.1
 #                                and their dependencies the GPU image lacks (pulp left out:
 #                                device_check runs snakemake with --scheduler greedy without it)
-#   .devenv/pydensecrf2-1.1.tar.gz  sdist, built there (no cp312 wheel exists; needs the image's
-#                                cython, numpy and a C++ compiler)
+#   .devenv/pydensecrf2-1.1.tar.gz  sdist, built there (no cp312 wheel exists) with
+#   .devenv/Cython-0.29.36-*.whl    the Cython it pins, the image's numpy and a C++ compiler
 #
 # Run here, in the repository root of that checkout, with its virtual environment active:
 #   bash bench/device_env.sh            (network to PyPI; xz -6 took 9 min on a loaded 2-core machine)
@@ -41,6 +41,9 @@ done
 python -m pip install -q --no-deps --no-compile --no-index --target "$TMP/site" "${PLAT[@]}" "$TMP"/keep/*.whl
 tar -C "$TMP/site" -cf - . | xz -T2 -6 > "$OUT/site.tar.xz.tmp"
 mv "$OUT/site.tar.xz.tmp" "$OUT/site.tar.xz"
-python -m pip download -q --no-deps --no-binary=:all: -d "$OUT" pydensecrf2==1.1
+# pydensecrf2: its sdist (only it from source; its metadata step installs Cython 0.29 here) and
+# the Cython 0.29.36 it pins for its build (the image's Cython is newer), a cp312 wheel.
+python -m pip download -q --no-deps --no-binary pydensecrf2 -d "$OUT" pydensecrf2==1.1
+python -m pip download -q --no-deps "${PLAT[@]}" -d "$OUT" Cython==0.29.36
 ls -la "$OUT"
 du -sh "$OUT"
