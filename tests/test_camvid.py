@@ -298,9 +298,8 @@ def test_synth_camvid_layout_refuses_a_foreign_folder_and_unknown_layouts(tmp_pa
     err = capsys.readouterr().err
     assert str(root) in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # nothing rendered beside it
-    with pytest.raises(SystemExit):
-        cli(["synth", "--layout", "kitti", "--root", str(tmp_path / "new")])
-    assert "invalid choice: 'kitti'" in capsys.readouterr().err
+    assert cli(["synth", "--layout", "kitti", "--root", str(tmp_path / "new")]) == 2
+    assert "unknown layout 'kitti'" in capsys.readouterr().err
 
 
 

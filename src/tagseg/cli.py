@@ -25,20 +25,19 @@ from . import metrics
 def _synth(args: argparse.Namespace) -> int:
     from synthcity.layouts import render  # the sibling renderer package; only this command uses it
 
-    info = render(
-        Path(args.root), layout=args.layout, seed=args.seed, width=args.width, height=args.height,
-        train_snippets=args.train_snippets, val_snippets=args.val_snippets,
-        iconic_per_class=args.iconic_per_class, overwrite=args.overwrite,
-    )
+    size = {k: getattr(args, k) for k in ("width", "height") if getattr(args, k) is not None}
+    if args.layout in ("cityscapes", "camvid"):  # camvid: the street world in CamVid's layout
+        info = render(
+            Path(args.root), seed=args.seed, **size,
+            train_snippets=args.train_snippets, val_snippets=args.val_snippets,
+            iconic_per_class=args.iconic_per_class, overwrite=args.overwrite,
+        )
+    else:  # the layout's own defaults for everything but seed, size and iconic images
+        info = render(Path(args.root), layout=args.layout, seed=args.seed, **size,
+                      iconic_per_class=args.iconic_per_class, overwrite=args.overwrite)
     print(json.dumps({k: v for k, v in info.items()
-                      if k not in ("class_frequencies", "snippets", "stills")}, indent=2))
+                      if k not in ("class_frequencies", "snippets", "shots", "stills")}, indent=2))
     return 0
-
-
-def _layouts() -> list[str]:
-    from synthcity.layouts import LAYOUTS
-
-    return list(LAYOUTS)
 
 
 def _frames(args: argparse.Namespace) -> int:
@@ -62,7 +61,8 @@ def _manifest(args: argparse.Namespace) -> int:
     import yaml
 
     from .config import load_config
-    from .datasets.kinds import get
+    from .datasets.kinds import build_manifest
+    from .plan import needed_offsets
 
     config = load_config(args.config)
     if args.dataset not in config["datasets"]:
@@ -72,7 +72,7 @@ def _manifest(args: argparse.Namespace) -> int:
         raise ValueError(f"dataset {args.dataset!r} is of kind 'webvideos': its manifest is made from "
                          f"retrieved clips by the Snakemake rule 'webvideos_manifest' (target "
                          f"results/{args.dataset}/manifest.json), not by 'tagseg manifest'")
-    m = get(cfg["kind"]).build_manifest(args.dataset, cfg)
+    m = build_manifest(args.dataset, {**cfg, "offsets": needed_offsets(config)})
     m.save(args.out)
     counts = {s: len(m.split(s)) for s in m.shards}
     print(yaml.safe_dump({"dataset": m.dataset, "size": list(m.size), "snippets": counts}))
@@ -100,21 +100,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser(
-        "synth", help="render the embedded synthcity dataset (Cityscapes layout)",
+        "synth", help="render the embedded synthcity dataset (Cityscapes layout, or --layout)",
         description="Render synthcity into ROOT: Cityscapes-layout frames, label ids, exact flows "
                     "and iconic images. The tree is rendered beside ROOT and renamed into place when "
                     "complete. ROOT must be new, empty, or an earlier render (it holds "
                     ".tagseg-synthcity); a folder of anything else is refused unless --overwrite.",
         epilog="example: tagseg synth --root data/synthcity --seed 0 --width 256 --height 128")
     s.add_argument("--root", required=True, help="output folder (new, empty or an earlier render)")
-    s.add_argument("--layout", default="cityscapes", choices=_layouts(),
-                   help="dataset layout written (default cityscapes; camvid: the original CamVid "
-                        "release with its decoded-frames folder)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace ROOT even when it holds files tagseg did not write (deletes them)")
     s.add_argument("--seed", type=int, default=0, help="seed of everything random (default 0)")
-    s.add_argument("--width", type=int, default=256, help="frame width, pixels (default 256)")
-    s.add_argument("--height", type=int, default=128, help="frame height, pixels (default 128)")
+    s.add_argument("--layout", default="cityscapes",
+                   help="dataset layout to write, a key of synthcity.layouts.LAYOUTS (default "
+                        "cityscapes; youtube_objects: YouTube-Objects v1.0 shots with Jain & "
+                        "Grauman masks, read by kind youtube_objects)")
+    s.add_argument("--width", type=int, default=None,
+                   help="frame width, pixels (default: the layout's, 256 for cityscapes)")
+    s.add_argument("--height", type=int, default=None,
+                   help="frame height, pixels (default: the layout's, 128 for cityscapes)")
     s.add_argument("--train-snippets", type=int, default=48, help="30-frame train snippets (default 48)")
     s.add_argument("--val-snippets", type=int, default=16, help="30-frame val snippets (default 16)")
     s.add_argument("--iconic-per-class", type=int, default=40,
@@ -124,9 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "manifest", help="scan a dataset into a manifest JSON",
         description="Scan the dataset of config section datasets.DATASET (kind synthcity or "
-                    "cityscapes: its root holds leftImg8bit_sequence/ and gtFine/; camvid: either "
-                    "CamVid release and its frames folder) into the manifest every stage reads: "
-                    "snippets, frames, annotated frame, tags, shards.",
+                    "cityscapes; its root must hold leftImg8bit_sequence/ and gtFine/) into the "
+                    "manifest every stage reads: snippets, frames, annotated frame, tags, shards.",
         epilog="example: tagseg manifest --dataset cityscapes --out manifest.json")
     s.add_argument("--dataset", required=True, help="name under 'datasets' in the config")
     s.add_argument("--config", default="config/config.yaml", help="config file (default %(default)s)")

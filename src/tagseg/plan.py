@@ -135,14 +135,14 @@ def local_catalogue_dir(dataset: str) -> str:
     return f"{retrieval_dir(dataset)}/local"
 
 
-def is_rendered(dataset_cfg: Mapping[str, Any]) -> bool:
-    """Whether rule ``synthesize`` renders the dataset: kind synthcity, or a ``synth`` section
-    with a ``layout`` (e.g. kind camvid rendered in the CamVid layout)."""
-    return dataset_cfg.get("kind") == "synthcity" or "layout" in (dataset_cfg.get("synth") or {})
+def ground_truth_dir(dataset: str) -> str:
+    """``results/{dataset}/ground_truth``: label-id PNGs a manifest builder converts the dataset's
+    own ground truth into (kind youtube_objects: Jain & Grauman's masks)."""
+    return f"{results_dir(dataset)}/ground_truth"
 
 
 def synth_marker(config: Mapping[str, Any], dataset: str) -> str:
-    """The file rule ``synthesize`` writes last (rendered datasets only, :func:`is_rendered`)."""
+    """The file rule ``synthesize`` writes last (synthcity datasets only)."""
     return str(Path(dataset_cfg(config, dataset)["root"]) / "synthcity.json")
 
 

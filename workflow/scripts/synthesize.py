@@ -1,5 +1,4 @@
-"""Rule `synthesize`: render the embedded synthcity dataset into {root}, in the layout of
-``synth.layout`` (synthcity.layouts: cityscapes, camvid)."""
+"""Rule `synthesize`: render the embedded synthcity dataset into {root}, in its layout."""
 
 from pathlib import Path
 
@@ -11,4 +10,4 @@ if __name__ == "__main__":  # the renderer's worker processes re-import this fil
     root = Path(snakemake.wildcards.root)
     if root.is_dir() and not any(root.iterdir()):
         root.rmdir()  # Snakemake pre-creates the output's folder; the renderer renames into place
-    render(root, **snakemake.params.synth)
+    render(root, **snakemake.params.synth)  # `layout` (default cityscapes): synthcity.layouts

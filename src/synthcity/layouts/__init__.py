@@ -1,26 +1,30 @@
-"""Dataset layouts the renderer writes: ``tagseg synth --layout NAME`` / ``synth.layout``.
+"""The dataset layouts the renderer writes, by name (``tagseg synth --layout NAME``, and the
+``layout`` key the rule ``synthesize`` adds for a rendered dataset of another kind).
 
-:data:`LAYOUTS` maps a layout name to the module whose ``render(root, **params)`` writes it
-(the same parameters as :func:`synthcity.dataset.render`, which writes the Cityscapes layout)
-and returns the summary it writes last to ``root/synthcity.json``.
+Each entry is ``render(root, **params) -> summary dict``; it writes the layout of a real
+release, exactly (file names, formats, label encodings), atomically into ``root``, with the
+:data:`synthcity.MARKER` file and ``synthcity.json`` written last. Add a layout with one line.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
+from collections.abc import Callable
 from typing import Any
 
-LAYOUTS: dict[str, str] = {
-    "cityscapes": "synthcity.dataset",
-    "camvid": "synthcity.layouts.camvid",
+from ..dataset import render as _cityscapes
+from .camvid import render as _camvid
+from .youtube_objects import render as _youtube_objects
+
+LAYOUTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "cityscapes": _cityscapes,
+    "youtube_objects": _youtube_objects,
+    "camvid": _camvid,
 }
-"""Layout name -> module with its ``render`` (imported on first use)."""
+"""Layout name -> its renderer."""
 
 
-def render(root: str | os.PathLike, layout: str = "cityscapes", **params: Any) -> dict[str, Any]:
-    """Render the street world into ``root`` in ``layout``; an unknown layout raises
-    ``ValueError`` naming the known ones."""
+def render(root: Any, layout: str = "cityscapes", **params: Any) -> dict[str, Any]:
+    """Render ``layout`` into ``root``; an unknown layout raises ``ValueError`` naming the known ones."""
     if layout not in LAYOUTS:
         raise ValueError(f"synthcity: unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
-    return importlib.import_module(LAYOUTS[layout]).render(root, **params)
+    return LAYOUTS[layout](root, **params)
