@@ -310,7 +310,7 @@ def test_embedded_camvid_layout_runs_to_metrics(tmp_path):
         pytest.skip(sr.renderer_missing())
     cfg = {"datasets": {"synthcity_camvid": {
         "root": "data/synthcity_camvid", "shards": {"train": 1, "val": 1},
-        "synth": {"layout": "camvid", "seed": 0, "width": 48, "height": 36, "train_snippets": 2,
+        "synth": {"seed": 0, "width": 48, "height": 36, "train_snippets": 2,
                   "val_snippets": 2, "iconic_per_class": 4, "workers": 1}}}}
     sr.write_config(tmp_path, cfg)
     sr.snakemake(tmp_path, "--cores", "2", "results/synthcity_camvid/metrics.json", timeout=600)
