@@ -43,6 +43,7 @@ MODULES: dict[str, str] = {
     "synthcity": "tagseg.datasets.cityscapes",
     "cityscapes": "tagseg.datasets.cityscapes",
     "webvideos": "tagseg.datasets.webvideos",
+    "voc": "tagseg.datasets.voc",
 }
 """Kind -> module defining it (imported on first use)."""
 
