@@ -32,7 +32,7 @@ def dataset_inputs(wildcards):
     (at DAG build) only when the tree changed, so that Snakemake reruns the manifest and what
     depends on it exactly then (tagseg.datasets.listing)."""
     cfg = dataset_cfg(wildcards.dataset)
-    if cfg["kind"] == "synthcity":
+    if plan.rendered(cfg):  # synthcity, or a synthcity render in another layout (synth.layout)
         return [plan.synth_marker(config, wildcards.dataset)]
     if wildcards.dataset not in _listed:
         path = dataset_listing.listing_path(wildcards.dataset)
@@ -56,11 +56,19 @@ def manifest_path(wildcards):
 
 # ---- synthcity (dataset.smk) ----
 def synth_dataset(wildcards):
-    """Name of the synthcity dataset whose root is ``wildcards.root``."""
+    """Name of the rendered dataset (:func:`tagseg.plan.rendered`) whose root is ``wildcards.root``."""
     for name, cfg in config["datasets"].items():
-        if cfg["kind"] == "synthcity" and cfg["root"] == wildcards.root:
+        if plan.rendered(cfg) and cfg["root"] == wildcards.root:
             return name
     raise ValueError(f"no synthcity dataset in config has root {wildcards.root!r}")
+
+
+def webvideos_after_render(wildcards):
+    """The synth marker of the rendered dataset whose root holds ``{root}/web`` (none: [])."""
+    for name, cfg in config["datasets"].items():
+        if plan.rendered(cfg) and cfg["root"] == wildcards.root:
+            return [plan.synth_marker(config, name)]
+    return []
 
 
 # ---- checks before the first job runs (Snakefile `onstart`; dry runs skip them) ----
@@ -157,6 +165,15 @@ def webvideos_inputs(wildcards):
     src = webvideos_source(wildcards)
     return {"clips": plan.clip_paths(src, retrieval_cfg()["classes"]),
             "source_manifest": plan.manifest_path(src)}
+
+
+def pseudolabels_inputs(wildcards):
+    """Inputs of rule ``pseudolabels``: manifest, heatmaps, and flow except for still images."""
+    d = {"manifest": plan.manifest_path(wildcards.dataset),
+         "heatmaps": plan.shard_path("heatmaps", wildcards.dataset, wildcards.split, wildcards.shard)}
+    if not plan.is_still(config, wildcards.dataset):
+        d["flow"] = plan.shard_path("flow", wildcards.dataset, wildcards.split, wildcards.shard)
+    return d
 
 
 def webvideos_classifier(wildcards):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-import synthcity
+from synthcity.layouts import renderer
 from tagseg.logs import configure
 
 if __name__ == "__main__":  # the renderer's worker processes re-import this file
@@ -10,4 +10,5 @@ if __name__ == "__main__":  # the renderer's worker processes re-import this fil
     root = Path(snakemake.wildcards.root)
     if root.is_dir() and not any(root.iterdir()):
         root.rmdir()  # Snakemake pre-creates the output's folder; the renderer renames into place
-    synthcity.render(root, **snakemake.params.synth)
+    synth = dict(snakemake.params.synth)
+    renderer(synth.pop("layout", "cityscapes"))(root, **synth)

@@ -37,7 +37,10 @@ from .iconic import EXTENSIONS, IconicError, class_folder
 log = logging.getLogger("tagseg.heatmaps")
 
 FORMAT = "tagseg-classifiers/1"
-HEADS = ("cam", "imagenet", "none")
+HEADS = ("cam", "imagenet", "none", "complement")
+"""``complement``: a dataset's one background class (PASCAL VOC's) when the classifier has
+outputs for the object classes only (:mod:`.tagged`): its map is 1 - the max of the other
+classes' maps, per pixel (Hong et al.'s background attention), its score 1."""
 
 
 class ClassHeadError(ValueError):
@@ -167,6 +170,12 @@ class HeatmapModel(nn.Module):
         self._cam_idx = [self.class_names.index(c) for c in self.cam_classes]
         self._im_names = [c for c in self.class_names if self.heads[c] == "imagenet"]
         self._im_idx = [self.class_names.index(c) for c in self._im_names]
+        self._bg_idx = [i for i, c in enumerate(self.class_names) if self.heads[c] == "complement"]
+
+    @property
+    def complement_index(self) -> list[int]:
+        """Indices of the classes with head ``complement`` (their maps: 1 - max of the others)."""
+        return list(self._bg_idx)
 
     @property
     def cam_index(self) -> list[int]:
