@@ -23,7 +23,16 @@ from . import metrics
 
 def _synth(args: argparse.Namespace) -> int:
     import synthcity  # the sibling renderer package; only this command uses it
+    from synthcity.layouts import renderer
 
+    if args.layout != "cityscapes" and args.layout != "voc":
+        renderer(args.layout)  # an unknown layout fails here, listing the known ones
+    if args.layout == "voc":
+        info = renderer("voc")(Path(args.root), seed=args.seed, size=args.size,
+                               train_images=args.train_images, val_images=args.val_images,
+                               overwrite=args.overwrite)
+        print(json.dumps({k: v for k, v in info.items() if k != "class_frequencies"}, indent=2))
+        return 0
     info = synthcity.render(
         Path(args.root), seed=args.seed, width=args.width, height=args.height,
         train_snippets=args.train_snippets, val_snippets=args.val_snippets,
@@ -37,7 +46,7 @@ def _manifest(args: argparse.Namespace) -> int:
     import yaml
 
     from .config import load_config
-    from .datasets.cityscapes import build_manifest
+    from .datasets.kinds import get as get_kind
 
     config = load_config(args.config)
     if args.dataset not in config["datasets"]:
@@ -47,7 +56,7 @@ def _manifest(args: argparse.Namespace) -> int:
         raise ValueError(f"dataset {args.dataset!r} is of kind 'webvideos': its manifest is made from "
                          f"retrieved clips by the Snakemake rule 'webvideos_manifest' (target "
                          f"results/{args.dataset}/manifest.json), not by 'tagseg manifest'")
-    m = build_manifest(args.dataset, cfg)
+    m = get_kind(cfg["kind"]).build_manifest(args.dataset, cfg)
     m.save(args.out)
     counts = {s: len(m.split(s)) for s in m.shards}
     print(yaml.safe_dump({"dataset": m.dataset, "size": list(m.size), "snippets": counts}))
@@ -91,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--val-snippets", type=int, default=16, help="30-frame val snippets (default 16)")
     s.add_argument("--iconic-per-class", type=int, default=40,
                    help="iconic images per class, the classifier's training data (default 40)")
+    s.add_argument("--layout", default="cityscapes",
+                   help="tree layout, a key of synthcity.layouts.LAYOUTS (default cityscapes; "
+                        "voc: PASCAL VOC 2012 devkit stills)")
+    s.add_argument("--size", type=int, default=128, help="voc: image side, pixels (default 128)")
+    s.add_argument("--train-images", type=int, default=120, help="voc: train stills (default 120)")
+    s.add_argument("--val-images", type=int, default=60, help="voc: val stills (default 60)")
     s.set_defaults(func=_synth)
 
     s = sub.add_parser(
