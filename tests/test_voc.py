@@ -195,6 +195,17 @@ def test_synth_writes_the_voc_layout(tmp_path):
         renderer("kitti")
 
 
+def test_synth_command_takes_a_layout(tmp_path, capsys):
+    from tagseg import cli
+
+    assert cli.main(["synth", "--layout", "voc", "--root", str(tmp_path / "t"), "--size", "32",
+                     "--train-images", "2", "--val-images", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"] == {"train": 2, "val": 2}
+    assert len(list((tmp_path / "t" / "JPEGImages").glob("2012_*.jpg"))) == 4
+    assert cli.main(["synth", "--layout", "kitti", "--root", str(tmp_path / "k")]) == 2
+    assert "unknown synthcity layout 'kitti'; known: cityscapes, voc" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- the plan
 
 

@@ -26,7 +26,7 @@ rule tagged_classifiers:
         model="results/{dataset}/classifiers/model.pt",
         accuracy="results/{dataset}/classifiers/accuracy.json",
     params:
-        cfg=lambda w: {k: config["heatmaps"][k] for k in ("cam",)},
+        cfg=lambda w: {k: config["heatmaps"][k] for k in ("cam", "imagenet")},
         seed=config["seed"],
         device=config["device"],
     log:

@@ -103,8 +103,13 @@ def predict_scores(model: CAMNet, loader: torch.utils.data.DataLoader, device: t
 
 
 def train_tagged(manifest: Manifest, cam_cfg: Mapping[str, Any], device: torch.device,
-                 seed: int = 0) -> tuple[CAMNet, list[str], dict[str, Any]]:
+                 seed: int = 0, init_state: Mapping[str, torch.Tensor] | None = None,
+                 init_source: str = "") -> tuple[CAMNet, list[str], dict[str, Any]]:
     """Train the multi-label CAM classifier on the manifest's tagged train images.
+
+    ``init_state``: ImageNet VGG-16 weights for the backbone (as the iconic classifier's;
+    Hong et al. start from ImageNet); an ``efficientnet_lite0`` backbone starts from
+    ``heatmaps.cam.weights``.
 
     Returns (model in eval mode, its classes = the table's foreground classes in table order,
     report with the held-out mAP, per-class AP, counts, history and seconds).
@@ -137,9 +142,21 @@ def train_tagged(manifest: Manifest, cam_cfg: Mapping[str, Any], device: torch.d
     val_dl = torch.utils.data.DataLoader(val_ds, batch_size=2 * bs, shuffle=False)
     model = CAMNet(len(cam_classes), width=float(cam_cfg["width"]), channels=cam_cfg.get("channels"),
                    batch_norm=bool(cam_cfg["batch_norm"]), backbone=str(cam_cfg.get("backbone", "vgg16")))
+    if init_state is not None:
+        from ..model.vgg import check_and_load
+
+        check_and_load(model.features, init_state, init_source, prefix="features.")
+        log.info("backbone initialised from ImageNet weights %s", init_source)
+    elif model.backbone == "efficientnet_lite0" and cam_cfg.get("weights", "none") != "none":
+        from ..model.efficientnet_lite import load_imagenet
+
+        weights = cam_cfg["weights"]
+        load_imagenet(model.features, None if weights == "imagenet" else weights, "heatmaps.cam.weights")
+    if model.backbone == "efficientnet_lite0":
+        model.features.freeze(int(cam_cfg.get("frozen_blocks", 0)))
     model.to(device)
     epochs = int(cam_cfg["epochs"])
-    opt = torch.optim.Adam(model.parameters(), lr=float(cam_cfg["lr"]),
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=float(cam_cfg["lr"]),
                            weight_decay=float(cam_cfg["weight_decay"]))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(cam_cfg["lr"]),
                                                 total_steps=max(1, epochs * len(train_dl)), pct_start=0.15)
@@ -182,9 +199,21 @@ def run_tagged_classifiers(manifest: Manifest | str | os.PathLike, cfg: Mapping[
     :mod:`.model`: object classes head ``cam`` with sigmoid scores, the background class head
     ``complement``, any other class ``none``) and ``accuracy.json``. ``cfg``: the ``heatmaps``
     section. Returns the report."""
+    from ..model.vgg import load_state
+    from .train import _imagenet_state
+
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)
-    model, cam_classes, report = train_tagged(manifest, cfg["cam"], device, seed)
+    cam_cfg, im_cfg = cfg["cam"], dict(cfg.get("imagenet") or {})
+    init_state, init_source = None, ""
+    weights = cam_cfg.get("weights") or "imagenet"
+    if cam_cfg.get("backbone", "vgg16") == "vgg16" and weights != "none":  # as the iconic classifier
+        if weights != "imagenet":
+            init_state, init_source = load_state(weights), str(weights)
+        elif ((im_cfg.get("weights") and im_cfg.get("backbone", "vgg16") == "vgg16")
+              or im_cfg.get("allow_download")):
+            init_state, init_source = _imagenet_state(im_cfg)
+    model, cam_classes, report = train_tagged(manifest, cam_cfg, device, seed, init_state, init_source)
     bg = "background" if "background" in manifest.table.background else None
     heads = {c: "cam" if c in cam_classes else "complement" if c == bg else "none"
              for c in manifest.classes}
