@@ -63,6 +63,13 @@ def synth_dataset(wildcards):
     raise ValueError(f"no synthcity dataset in config has root {wildcards.root!r}")
 
 
+def tags_classifier_pattern():
+    """Wildcard regex matching the datasets whose classifier is trained on their own tags
+    (``datasets.{name}.classifier: tags``, voc.smk); none: never matches."""
+    names = [n for n, c in config["datasets"].items() if c.get("classifier") == "tags"]
+    return "|".join(_re.escape(n) for n in names) or "(?!)"
+
+
 def webvideos_after_render(wildcards):
     """The synth marker of the rendered dataset whose root holds ``{root}/web`` (none: [])."""
     for name, cfg in config["datasets"].items():
@@ -168,7 +175,7 @@ def webvideos_inputs(wildcards):
 
 
 def pseudolabels_inputs(wildcards):
-    """Inputs of rule ``pseudolabels``: manifest, heatmaps, and flow except for still images."""
+    """Inputs of the ``pseudolabels`` rule: manifest, heatmaps, and flow except for still images."""
     d = {"manifest": plan.manifest_path(wildcards.dataset),
          "heatmaps": plan.shard_path("heatmaps", wildcards.dataset, wildcards.split, wildcards.shard)}
     if not plan.is_still(config, wildcards.dataset):

@@ -2,16 +2,8 @@
 tagged images (datasets.{name}.classifier: tags) and the domain-adaptation labels of its train
 images (variants with adapt_from)."""
 
-import re as _re
-
 from tagseg import plan
 from tagseg import provenance as prov
-
-
-def tags_classifier_pattern():
-    """Wildcard regex matching the datasets whose classifier is trained on their tags."""
-    names = [n for n, c in config["datasets"].items() if c.get("classifier") == "tags"]
-    return "|".join(_re.escape(n) for n in names) or "(?!)"
 
 
 ruleorder: tagged_classifiers > classifiers
