@@ -226,7 +226,7 @@ def run_tagged_classifiers(manifest: Manifest | str | os.PathLike, cfg: Mapping[
         "cam_arch": model.arch(), "cam_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "score": "sigmoid", "input_size": int(cfg["cam"]["input_size"]), "imagenet": {},
         "imagenet_classes": {}, "val_accuracy": {c: report["classes"][c].get("val_ap") for c in manifest.classes},
-        "source": "tags",
+        "source": "tags", "cam_maps": "sigmoid",
     })
     write_json(accuracy_path, report)
     log.info("tag classifier of %s: held-out mAP %s on %d images", manifest.dataset,
