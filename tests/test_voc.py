@@ -298,3 +298,27 @@ def test_tiny_voc_run_reaches_metrics_json(tmp_path):
     acc = json.loads((tmp_path / "results/synthcity_voc/classifiers/accuracy.json").read_text())
     assert acc["source"] == "tags" and acc["classes"]["background"]["head"] == "complement"
     assert not (tmp_path / "results/synthcity_voc/flow").exists()  # still images: no flow stage
+
+
+def test_tag_classifier_maps_are_per_location_probabilities_and_background_their_complement():
+    import torch
+
+    from tagseg.heatmaps.cam import CAMNet
+    from tagseg.heatmaps.model import HeatmapModel
+    from tagseg.heatmaps.multiscale import multiscale_heatmaps
+
+    torch.manual_seed(0)
+    cam = CAMNet(2, width=0.0625, batch_norm=False).eval()
+    with torch.no_grad():  # every class activation negative: ReLU'd CAMs are all zero
+        cam.fc.weight.copy_(-cam.fc.weight.abs())
+        cam.fc.bias.fill_(0.5)
+    names = ["background", "car", "person"]
+    heads = {"background": "complement", "car": "cam", "person": "cam"}
+    frames = RNG.integers(0, 255, (1, 32, 32, 3), dtype=np.uint8)
+    relu = HeatmapModel(names, heads, cam, ["car", "person"], score="sigmoid", cam_maps="relu")
+    maps, scores = multiscale_heatmaps(relu, frames, [1.0])
+    assert maps[0, 1:].max() == 0.0 and (maps[0, 0] == 1.0).all() and scores[0, 0] == 1.0
+    sig = HeatmapModel(names, heads, cam, ["car", "person"], score="sigmoid", cam_maps="sigmoid")
+    maps, _ = multiscale_heatmaps(sig, frames, [1.0])
+    assert maps[0, 1:].max() == pytest.approx(1.0)  # per-class max-normalised probabilities
+    np.testing.assert_allclose(maps[0, 0], 1.0 - maps[0, 1:].max(0), atol=1e-6)
