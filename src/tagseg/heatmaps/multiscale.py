@@ -98,11 +98,6 @@ def multiscale_heatmaps(
         if idx:
             best[:, idx] = best[:, idx].softmax(dim=1)
         best = best.clamp_(0, 1)
-    elif getattr(model, "cam_maps", "relu") == "sigmoid":  # probabilities already: kept as they
-        idx = set(model.cam_index)                          # are, the other heads normalised
-        rest = [i for i in range(best.shape[1]) if i not in idx]
-        if rest:
-            best[:, rest] = normalise(best[:, rest])
     else:
         best = normalise(best)
     score = score_sum / len(scales)
