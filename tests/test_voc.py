@@ -191,7 +191,7 @@ def test_synth_writes_the_voc_layout(tmp_path):
     assert seen_void
     m = voc.build_manifest("s", _cfg(root, size=[40, 40]))
     assert len(m.split("train")) == 6 and all(s.gt for s in m.snippets)
-    with pytest.raises(ValueError, match="unknown synthcity layout 'kitti'"):
+    with pytest.raises(ValueError, match="unknown layout 'kitti'"):
         renderer("kitti")
 
 
@@ -203,7 +203,7 @@ def test_synth_command_takes_a_layout(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["counts"] == {"train": 2, "val": 2}
     assert len(list((tmp_path / "t" / "JPEGImages").glob("2012_*.jpg"))) == 4
     assert cli.main(["synth", "--layout", "kitti", "--root", str(tmp_path / "k")]) == 2
-    assert "unknown synthcity layout 'kitti'; known: cityscapes, voc" in capsys.readouterr().err
+    assert "unknown layout 'kitti'; known: cityscapes" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- the plan

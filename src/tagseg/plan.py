@@ -135,6 +135,12 @@ def local_catalogue_dir(dataset: str) -> str:
     return f"{retrieval_dir(dataset)}/local"
 
 
+def ground_truth_dir(dataset: str) -> str:
+    """``results/{dataset}/ground_truth``: label-id PNGs a manifest builder converts the dataset's
+    own ground truth into (kind youtube_objects: Jain & Grauman's masks)."""
+    return f"{results_dir(dataset)}/ground_truth"
+
+
 def synth_marker(config: Mapping[str, Any], dataset: str) -> str:
     """The file rule ``synthesize`` writes last (rendered datasets only, :func:`rendered`)."""
     return str(Path(dataset_cfg(config, dataset)["root"]) / "synthcity.json")
@@ -142,8 +148,9 @@ def synth_marker(config: Mapping[str, Any], dataset: str) -> str:
 
 def rendered(ds: Mapping[str, Any]) -> bool:
     """Whether a dataset section is rendered by the pipeline (rule ``synthesize``): kind
-    ``synthcity``, or a ``synth`` section naming a ``layout`` (e.g. ``voc``: kind voc)."""
-    return ds.get("kind") == "synthcity" or bool((ds.get("synth") or {}).get("layout"))
+    ``synthcity``, or another kind (not webvideos) with a ``synth`` section, whose layout the
+    renderer writes (e.g. kind voc: ``synthcity_voc``); as common.smk's ``is_rendered``."""
+    return ds.get("kind") == "synthcity" or (ds.get("kind") != "webvideos" and "synth" in ds)
 
 
 STILL_KINDS = frozenset({"voc"})

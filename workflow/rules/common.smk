@@ -32,7 +32,7 @@ def dataset_inputs(wildcards):
     (at DAG build) only when the tree changed, so that Snakemake reruns the manifest and what
     depends on it exactly then (tagseg.datasets.listing)."""
     cfg = dataset_cfg(wildcards.dataset)
-    if plan.rendered(cfg):  # synthcity, or a synthcity render in another layout (synth.layout)
+    if is_rendered(cfg):
         return [plan.synth_marker(config, wildcards.dataset)]
     if wildcards.dataset not in _listed:
         path = dataset_listing.listing_path(wildcards.dataset)
@@ -50,15 +50,33 @@ def _exists_now(path):
         exists[path] = True
 
 
+def manifest_params(dataset):
+    """The `dataset` param of the manifest job, i.e. the dataset's section (`dataset_params`), with
+    `offsets` (the frame offsets the stages need) added for kinds whose builder cuts snippets
+    out of longer shots (youtube_objects; tagseg.datasets.kinds.build_manifest)."""
+    from tagseg.datasets import kinds
+
+    cfg = dataset_params(dataset)
+    if kinds.takes_offsets(cfg["kind"]):
+        cfg["offsets"] = plan.needed_offsets(config)
+    return cfg
+
+
 def manifest_path(wildcards):
     return plan.manifest_path(wildcards.dataset)
 
 
 # ---- synthcity (dataset.smk) ----
+def is_rendered(cfg):
+    """Whether the `synthesize` job renders this dataset (kind synthcity, or another kind with a
+    `synth` section, whose layout the renderer then writes, e.g. youtube_objects)."""
+    return cfg["kind"] == "synthcity" or (cfg["kind"] != "webvideos" and "synth" in cfg)
+
+
 def synth_dataset(wildcards):
-    """Name of the rendered dataset (:func:`tagseg.plan.rendered`) whose root is ``wildcards.root``."""
+    """Name of the rendered dataset whose root is ``wildcards.root``."""
     for name, cfg in config["datasets"].items():
-        if plan.rendered(cfg) and cfg["root"] == wildcards.root:
+        if is_rendered(cfg) and cfg["root"] == wildcards.root:
             return name
     raise ValueError(f"no synthcity dataset in config has root {wildcards.root!r}")
 
@@ -73,15 +91,27 @@ def tags_classifier_pattern():
 def webvideos_after_render(wildcards):
     """The synth marker of the rendered dataset whose root holds ``{root}/web`` (none: [])."""
     for name, cfg in config["datasets"].items():
-        if plan.rendered(cfg) and cfg["root"] == wildcards.root:
+        if is_rendered(cfg) and cfg["root"] == wildcards.root:
             return [plan.synth_marker(config, name)]
     return []
+
+
+def synth_params(wildcards):
+    """The `synth` param of the `synthesize` job, i.e. the dataset's `synth` section, with
+    `layout` (a key of synthcity.layouts.LAYOUTS) set to its kind for kinds other than
+    synthcity (whose layout, cityscapes, is the default)."""
+    cfg = dataset_cfg(synth_dataset(wildcards))
+    synth = dict(cfg.get("synth", {}))
+    if cfg["kind"] != "synthcity":
+        synth["layout"] = cfg["kind"]
+    return synth
 
 
 # ---- checks before the first job runs (Snakefile `onstart`; dry runs skip them) ----
 def preflight():
     """Stop with one line before any job runs when a folder the planned jobs write is not
-    writable, or a synthcity root to render holds files tagseg did not write."""
+    writable, a synthcity root to render holds files tagseg did not write, or config `device`
+    asks for a CUDA device torch cannot see while a torch job is planned."""
     from tagseg.fsutil import writable_problem
 
     jobs = list(workflow.dag.needrun_jobs())
@@ -97,8 +127,28 @@ def preflight():
             except RootNotOurs as e:
                 problem = str(e)
                 break
+    if problem is None:
+        problem = device_problem(jobs)
     if problem:
         sys.exit(problem)
+
+
+def device_problem(jobs):
+    """One line when config `device` names CUDA (cuda, cuda:N) that torch cannot see and a
+    planned job runs torch (a rule with a `device` param; `flow` only with the torch backend);
+    None otherwise. torch is imported only in that case (tagseg.device.cuda_problem). Not
+    checked when jobs run elsewhere (a cluster executor: the GPU is on the compute nodes)."""
+    if config["device"] in ("cpu", "auto") or not workflow.local_exec:
+        return None
+    torch_jobs = [j for j in jobs if "device" in j.rule.params.keys()
+                  and (j.rule.name != "flow" or flow_gpu())]
+    if not torch_jobs:
+        return None
+    from tagseg.device import cuda_problem
+
+    problem = cuda_problem(config["device"])
+    n = len(torch_jobs)
+    return problem and f"tagseg: {problem} ({n} planned job{'s' if n > 1 else ''} run torch, first: rule {torch_jobs[0].rule.name})"
 
 
 # ---- flow (flow.smk) ----

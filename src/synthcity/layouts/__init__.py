@@ -1,27 +1,35 @@
-"""Dataset layouts the synthetic world can be written in (``tagseg synth --layout NAME``).
+"""The dataset layouts the renderer writes, by name (``tagseg synth --layout NAME``, and the
+``layout`` key the rule ``synthesize`` adds for a rendered dataset of another kind).
 
-:data:`LAYOUTS` maps a layout name to ``(module, function)``: the function renders a tree of
-that layout into a root folder, with keyword parameters of its own (each module's docstring).
-``cityscapes`` is :func:`synthcity.render` (video snippets, label ids, exact flow, iconic
-images); other layouts add one module here and one entry below.
+Each entry is ``render(root, **params) -> summary dict``; it writes the layout of a real
+release, exactly (file names, formats, label encodings), atomically into ``root``, with the
+:data:`synthcity.MARKER` file and ``synthcity.json`` written last. Add a layout with one line.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
-LAYOUTS: dict[str, tuple[str, str]] = {
-    "cityscapes": ("synthcity.dataset", "render"),
-    "voc": ("synthcity.layouts.voc", "render"),
+from ..dataset import render as _cityscapes
+from .voc import render as _voc
+from .youtube_objects import render as _youtube_objects
+
+LAYOUTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "cityscapes": _cityscapes,
+    "youtube_objects": _youtube_objects,
+    "voc": _voc,
 }
-"""Layout name -> (module, render function); imported on first use."""
+"""Layout name -> its renderer."""
 
 
 def renderer(layout: str) -> Callable[..., dict[str, Any]]:
-    """The render function of ``layout``; an unknown name raises ``ValueError`` listing them."""
+    """The renderer of ``layout``; an unknown layout raises ``ValueError`` naming the known ones."""
     if layout not in LAYOUTS:
-        raise ValueError(f"unknown synthcity layout {layout!r}; known: {', '.join(LAYOUTS)}")
-    module, fn = LAYOUTS[layout]
-    return getattr(importlib.import_module(module), fn)
+        raise ValueError(f"synthcity: unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
+    return LAYOUTS[layout]
+
+
+def render(root: Any, layout: str = "cityscapes", **params: Any) -> dict[str, Any]:
+    """Render ``layout`` into ``root``; an unknown layout raises ``ValueError`` naming the known ones."""
+    return renderer(layout)(root, **params)
