@@ -32,7 +32,7 @@ TOY = ClassTable(
 
 
 def test_registry_maps_each_kind_to_its_module():
-    assert {"synthcity", "cityscapes", "webvideos", "youtube_objects", "camvid"} <= set(kinds.MODULES)
+    assert {"synthcity", "cityscapes", "webvideos", "youtube_objects", "voc", "camvid"} <= set(kinds.MODULES)
     for name in ("synthcity", "cityscapes"):
         k = kinds.get(name)
         assert k.name == name and k.table is cityscapes.TABLE

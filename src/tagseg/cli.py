@@ -32,6 +32,10 @@ def _synth(args: argparse.Namespace) -> int:
             train_snippets=args.train_snippets, val_snippets=args.val_snippets,
             iconic_per_class=args.iconic_per_class, overwrite=args.overwrite,
         )
+    elif args.layout == "voc":  # stills: side, images per split
+        info = render(Path(args.root), layout="voc", seed=args.seed, size=args.size,
+                      train_images=args.train_images, val_images=args.val_images,
+                      overwrite=args.overwrite)
     else:  # the layout's own defaults for everything but seed, size and iconic images
         info = render(Path(args.root), layout=args.layout, seed=args.seed, **size,
                       iconic_per_class=args.iconic_per_class, overwrite=args.overwrite)
@@ -122,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--val-snippets", type=int, default=16, help="30-frame val snippets (default 16)")
     s.add_argument("--iconic-per-class", type=int, default=40,
                    help="iconic images per class, the classifier's training data (default 40)")
+    s.add_argument("--size", type=int, default=128, help="voc: image side, pixels (default 128)")
+    s.add_argument("--train-images", type=int, default=120, help="voc: train stills (default 120)")
+    s.add_argument("--val-images", type=int, default=60, help="voc: val stills (default 60)")
     s.set_defaults(func=_synth)
 
     s = sub.add_parser(

@@ -53,19 +53,36 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
 
 
 def read_label_ids(path: str | os.PathLike) -> np.ndarray:
-    """Read a single-channel label PNG (8 or 16 bit) as (H, W) integers, unconverted."""
+    """Read a single-channel label PNG (8 or 16 bit) as (H, W) integers, unconverted; a palette
+    PNG (PASCAL VOC's ``SegmentationClass``) as its palette indices."""
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: label image not found")
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise ImageError(f"{path}: unreadable or corrupt label image")
+    if img.ndim != 2 and _is_palette(path):  # PASCAL VOC: the palette index is the label id
+        from PIL import Image
+
+        with Image.open(path) as pimg:
+            return np.asarray(pimg)
     if img.ndim != 2:
         raise ImageError(
             f"{path}: label image must be single-channel labelIds, found shape {img.shape}"
-            " (colour and palette PNGs are not label-id images)"
+            " (colour PNGs are not label-id images)"
         )
     return img
+
+
+def _is_palette(path: Path) -> bool:
+    """Whether ``path`` is a palette (mode P) image, from its header."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            return img.mode == "P"
+    except OSError:
+        return False
 
 
 def read_label(path: str | os.PathLike) -> np.ndarray:

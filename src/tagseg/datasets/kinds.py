@@ -45,6 +45,7 @@ MODULES: dict[str, str] = {
     "webvideos": "tagseg.datasets.webvideos",
     "youtube_objects": "tagseg.datasets.youtube_objects",
     "camvid": "tagseg.datasets.camvid",
+    "voc": "tagseg.datasets.voc",
 }
 """Kind -> module defining it (imported on first use)."""
 
