@@ -14,6 +14,7 @@ import torch
 
 from tagseg import classes as C
 from tagseg.datasets.manifest import Manifest, Snippet
+from tagseg.config import section
 from tagseg.flow.storage import write_pairs
 from tagseg.h5io import write_artifact
 from tagseg.pseudolabels.storage import write_labels
@@ -85,7 +86,7 @@ def make_dataset(root: Path, n_train=4, n_val=2, pseudo_ignore=0.3):
                 offs = np.arange(-2, 3)
                 flow = np.zeros((len(offs), 2, H, W), np.float32)
                 flow[:, 0, H // 2: H // 2 + 8] = 1.0  # the car moves right by one pixel
-                write_pairs(f, s.id, offs, flow, {"encoding": "float32", "compression": "none"})
+                write_pairs(f, s.id, offs, flow, section("flow.storage", {"encoding": "float32", "compression": "none"}))
                 lab = cv2.imread(s.gt, cv2.IMREAD_UNCHANGED)
                 train_ids = C.to_train_ids(lab)
                 maps = np.zeros((1, C.NUM_CLASSES, H, W), np.float32)
