@@ -184,7 +184,7 @@ def test_combine_and_frame_dataset_resize(tmp_path):
     # a target snippet of the wrong size is still an error (only extra snippets are resized)
     bad = Readers(stack=lambda f, sid, c, L: np.ones((2 * L, h, w), np.float32))
     with pytest.raises(ValueError, match="expected the working size"):
-        FrameDataset(m, "train", needs=["flow"], shards=shards, flow_L=2, readers=bad)[0]
+        FrameDataset(m, "train", needs=["flow"], shards=shards, flow_L=2, flow_scale=1.0, readers=bad)[0]
 
 
 def test_resize_artifact_nearest_and_flow_scale():

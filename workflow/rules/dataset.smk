@@ -5,12 +5,12 @@ rule synthesize:
     output:
         "{root}/synthcity.json",
     params:
-        synth=lambda w: dataset_cfg(synth_dataset(w)).get("synth", {}),
+        synth=lambda w: dataset_cfg(synth_dataset(w))["synth"],
     log:
         "{root}.synthesize.log",
     benchmark:
         "{root}.synthesize.tsv"
-    threads: lambda w: dataset_cfg(synth_dataset(w)).get("synth", {}).get("workers", 1)
+    threads: lambda w: dataset_cfg(synth_dataset(w))["synth"]["workers"]
     resources:
         mem_mb=2000,
         runtime=30,
