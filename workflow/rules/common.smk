@@ -5,6 +5,12 @@ import re as _re
 from tagseg import plan
 from tagseg.datasets import listing as dataset_listing
 from tagseg.datasets import webvideos as webvideos_data
+from tagseg.config import validate as _validate_config
+
+# Every rule reads the validated config, defaults filled from config/schema.yaml. The Snakefile
+# has done so already (this is idempotent); a Snakefile that only includes rule files (tests)
+# gets the defaults here.
+_validate_config(config)
 
 
 wildcard_constraints:
