@@ -11,6 +11,7 @@ import yaml
 
 from tagseg import classes as C
 from tagseg import plan
+from tagseg.config import section
 from tagseg.datasets import extra, webvideos
 from tagseg.datasets.manifest import Manifest, ManifestError, Snippet, load
 from tagseg.plan import frame_span, needed_offsets
@@ -49,7 +50,7 @@ def webvideos_city(cls: str) -> str:
 
 def test_windows():
     assert frame_span(OFFSETS) == (-1, 3)
-    assert frame_span(needed_offsets({"frames": {"train_offsets": [0]}})) == (-4, 6)
+    assert frame_span(needed_offsets({"frames": {"train_offsets": [0]}, "flow": section("flow")})) == (-4, 6)
     assert webvideos.window_starts(25, -1, 3) == [1, 6, 11, 16, 21]  # last window: frames 20..24
     assert webvideos.window_starts(25, -1, 3, stride=10) == [1, 11, 21]
     assert webvideos.window_starts(4, -1, 3) == []
