@@ -6,11 +6,11 @@ config against it and fills each missing key that has a ``default:``, at every d
 the per-dataset entries under ``datasets:``, reached through ``additionalProperties``, ``if`` /
 ``then`` and ``$ref``). The filling is the recipe Snakemake's own
 ``snakemake.utils.validate(config, schema, set_default=True)`` uses
-(snakemake/snakemake, src/snakemake/utils.py, ``extend_with_default``; from the jsonschema FAQ,
-https://python-jsonschema.readthedocs.io/en/latest/faq/#why-doesn-t-my-schema-s-default-property-set-the-default-on-my-instance),
-with two differences: each default is deep-copied (a ``default: {}`` filled in two dataset
-entries must not be one shared dict that the nested defaults are then written into), and a
-non-object instance (a null section) is left alone. The Snakefile calls :func:`validate`
+(snakemake/snakemake, src/snakemake/utils.py, ``validate`` -> ``extend_with_default``, taken from
+the jsonschema FAQ, https://python-jsonschema.readthedocs.io/en/latest/faq/), with two
+differences: each default is deep-copied (a ``default: {}`` filled in two dataset entries must
+not be one shared dict that the nested defaults are then written into), and a non-object
+instance is left alone (Snakemake's recipe fails on ``retrieval.local``'s null default). The Snakefile calls :func:`validate`
 rather than Snakemake's, which prints the whole schema on an error; code downstream reads the
 validated config with ``cfg[key]`` and spreads no literal defaults of its own.
 """
