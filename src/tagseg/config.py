@@ -10,9 +10,10 @@ the per-dataset entries under ``datasets:``, reached through ``additionalPropert
 the jsonschema FAQ, https://python-jsonschema.readthedocs.io/en/latest/faq/), with two
 differences: each default is deep-copied (a ``default: {}`` filled in two dataset entries must
 not be one shared dict that the nested defaults are then written into), and a non-object
-instance is left alone (Snakemake's recipe fails on ``retrieval.local``'s null default). The Snakefile calls :func:`validate`
-rather than Snakemake's, which prints the whole schema on an error; code downstream reads the
-validated config with ``cfg[key]`` and spreads no literal defaults of its own.
+instance is left alone (Snakemake's recipe fails on ``retrieval.local``'s null default). The
+Snakefile calls :func:`validate` rather than Snakemake's, which prints the whole schema on an
+error; code downstream reads the validated config with ``cfg[key]`` and spreads no literal
+defaults of its own.
 """
 
 from __future__ import annotations
