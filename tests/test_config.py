@@ -94,18 +94,19 @@ def test_defaults_do_not_change_given_values_or_the_schema():
     assert given["flow"] == CONFIG["flow"] and given["train"]["iterations"] == CONFIG["train"]["iterations"]
 
 
-def test_filling_is_what_snakemake_validate_set_default_does():
-    """Snakemake's own validate(config, schema, set_default=True) fills the same defaults.
-
-    (Given a non-null ``retrieval.local``: Snakemake's recipe calls ``setdefault`` on a null
-    section's value and fails there, one of the two reasons tagseg.config has its own filler.)"""
+@pytest.mark.parametrize("case", ["minimal", "shipped", "local videos"])
+def test_filling_is_what_snakemake_validate_set_default_does(case):
+    """Snakemake's own validate(config, schema, set_default=True) fills the same defaults."""
     from snakemake.utils import validate as snakemake_validate
 
-    local = {"retrieval": {"local": {"videos": {"a": "a.mp4"}}}}
-    ours, theirs = copy.deepcopy({**MINIMAL, **local}), copy.deepcopy({**MINIMAL, **local})
+    cfg = {"minimal": MINIMAL, "shipped": CONFIG,
+           "local videos": {**MINIMAL, "retrieval": {"local": {"videos": {"a": "a.mp4"}}}}}[case]
+    ours, theirs = copy.deepcopy(cfg), copy.deepcopy(cfg)
     validate(ours)
     snakemake_validate(theirs, str(SCHEMA), set_default=True)
-    assert theirs == ours and ours["retrieval"]["local"]["thumbnail_at"] == 0.5
+    assert theirs == ours
+    if case == "local videos":
+        assert ours["retrieval"]["local"] == {"videos": {"a": "a.mp4"}, "labels": {}, "thumbnail_at": 0.5}
 
 
 def test_section_fills_a_partial_section_and_names_a_bad_key():
