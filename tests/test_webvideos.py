@@ -11,7 +11,7 @@ import yaml
 
 from tagseg import classes as C
 from tagseg import plan
-from tagseg.config import section
+from tagseg.config import section, validate
 from tagseg.datasets import extra, webvideos
 from tagseg.datasets.manifest import Manifest, ManifestError, Snippet, load
 from tagseg.plan import frame_span, needed_offsets
@@ -87,16 +87,17 @@ def test_manifest_from_clips(tmp_path):
 
 
 def _config(extra_datasets):
-    return {
+    return validate({  # defaults filled, as the Snakefile does
         "datasets": {
-            "city": {"kind": "synthcity", "root": "data/city", "shards": {"train": 2, "val": 1}},
+            "city": {"kind": "synthcity", "root": "data/city", "resize": 1.0, "min_tag_fraction": 0.0,
+                     "shards": {"train": 2, "val": 1}},
             "web": {"kind": "webvideos", "source": "city", "root": "results/web/frames",
                     "shards": {"train": 1}},
         },
         "train": {"extra_datasets": extra_datasets, "variants": {
             "two_stream_pseudo": {"two_stream": True, "losses": ["tag", "heatmap", "crf", "pseudo"]},
             "oracle": {"two_stream": True, "losses": ["gt"]}}},
-    }
+    })
 
 
 def test_train_inputs_with_extra_datasets():
