@@ -72,7 +72,8 @@ def synth_dataset(wildcards):
 # ---- checks before the first job runs (Snakefile `onstart`; dry runs skip them) ----
 def preflight():
     """Stop with one line before any job runs when a folder the planned jobs write is not
-    writable, or a synthcity root to render holds files tagseg did not write."""
+    writable, a synthcity root to render holds files tagseg did not write, or config `device`
+    asks for a CUDA device torch cannot see while a torch job is planned."""
     from tagseg.fsutil import writable_problem
 
     jobs = list(workflow.dag.needrun_jobs())
@@ -88,8 +89,28 @@ def preflight():
             except RootNotOurs as e:
                 problem = str(e)
                 break
+    if problem is None:
+        problem = device_problem(jobs)
     if problem:
         sys.exit(problem)
+
+
+def device_problem(jobs):
+    """One line when config `device` names CUDA (cuda, cuda:N) that torch cannot see and a
+    planned job runs torch (a rule with a `device` param; `flow` only with the torch backend);
+    None otherwise. torch is imported only in that case (tagseg.device.cuda_problem). Not
+    checked when jobs run elsewhere (a cluster executor: the GPU is on the compute nodes)."""
+    if config["device"] in ("cpu", "auto") or not workflow.local_exec:
+        return None
+    torch_jobs = [j for j in jobs if "device" in j.rule.params.keys()
+                  and (j.rule.name != "flow" or flow_gpu())]
+    if not torch_jobs:
+        return None
+    from tagseg.device import cuda_problem
+
+    problem = cuda_problem(config["device"])
+    n = len(torch_jobs)
+    return problem and f"tagseg: {problem} ({n} planned job{'s' if n > 1 else ''} run torch, first: rule {torch_jobs[0].rule.name})"
 
 
 # ---- flow (flow.smk) ----
