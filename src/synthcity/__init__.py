@@ -17,7 +17,8 @@ ray casting), ``shade`` (materials, sky, haze, sensor), ``shadows`` (cast shadow
 ``textures`` (material texture atlas), ``flow_gt`` (exact flow), ``video`` (one snippet),
 ``iconic_images`` (iconic images), ``dataset`` (the Cityscapes-layout tree, :func:`render`),
 ``shots`` (street shots for web videos), ``web`` (web videos, thumbnails, catalogue, truth),
-``flow_pairs`` (textured frame pairs with exact flow, for tests and benchmarks).
+``flow_pairs`` (textured frame pairs with exact flow, for tests and benchmarks), ``layouts``
+(the dataset layouts it writes by name: ``cityscapes``, ``youtube_objects``).
 """
 
 from .dataset import CITIES, MARKER, SPLITS, RootNotOurs, check_root, is_render, render, snippet_id

@@ -16,6 +16,7 @@ class a shot is about (one more instance of it is placed ahead, and its density 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -44,12 +45,19 @@ class Shot:
     subject: str | None
 
 
-def _density(subject: str | None, absent: str | None) -> dict[str, float]:
+def _absent(absent: str | Sequence[str] | None) -> tuple[str, ...]:
+    if absent is None:
+        return ()
+    return (absent,) if isinstance(absent, str) else tuple(absent)
+
+
+def _density(subject: str | None, absent: str | Sequence[str] | None) -> dict[str, float]:
     dens: dict[str, float] = {}
     if subject in DENSITY_KEYS:
         dens[subject] = max(_BOOST.get(subject, 1.0), 2.0)
-    if absent in DENSITY_KEYS:
-        dens[absent] = 0.0
+    for a in _absent(absent):
+        if a in DENSITY_KEYS:
+            dens[a] = 0.0
     return dens
 
 
@@ -59,13 +67,13 @@ def _widen(cam: Camera, width: int, height: int) -> Camera:
 
 
 def render_shot(seed_key: list[int], frames: int, width: int, height: int, atlas: np.ndarray,
-                city: str, subject: str | None = None, absent: str | None = None,
+                city: str, subject: str | None = None, absent: str | Sequence[str] | None = None,
                 noise: float = 1.0, tracking: bool | None = None) -> Shot:
     """Render one shot of ``frames`` frames (``width`` x ``height`` pixels) of a random street
-    drawn from ``seed_key``; about ``subject`` when given, without ``absent`` when given.
+    drawn from ``seed_key``; about ``subject`` when given, without the class(es) ``absent``.
     ``tracking``: film ``subject`` with a tracking shot (True), drive past it (False), or draw
     (None: tracking with probability :data:`TRACKING`)."""
-    if subject is not None and subject == absent:
+    if subject is not None and subject in _absent(absent):
         raise ValueError(f"shot: subject and absent class are both {subject!r}")
     rng = np.random.default_rng(seed_key)
     force = subject if subject in DENSITY_KEYS else None

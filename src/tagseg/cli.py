@@ -22,14 +22,20 @@ from . import metrics
 
 
 def _synth(args: argparse.Namespace) -> int:
-    import synthcity  # the sibling renderer package; only this command uses it
+    from synthcity.layouts import render  # the sibling renderer package; only this command uses it
 
-    info = synthcity.render(
-        Path(args.root), seed=args.seed, width=args.width, height=args.height,
-        train_snippets=args.train_snippets, val_snippets=args.val_snippets,
-        iconic_per_class=args.iconic_per_class, overwrite=args.overwrite,
-    )
-    print(json.dumps({k: v for k, v in info.items() if k not in ("class_frequencies", "snippets")}, indent=2))
+    size = {k: getattr(args, k) for k in ("width", "height") if getattr(args, k) is not None}
+    if args.layout == "cityscapes":
+        info = render(
+            Path(args.root), seed=args.seed, **size,
+            train_snippets=args.train_snippets, val_snippets=args.val_snippets,
+            iconic_per_class=args.iconic_per_class, overwrite=args.overwrite,
+        )
+    else:  # the layout's own defaults for everything but seed, size and iconic images
+        info = render(Path(args.root), layout=args.layout, seed=args.seed, **size,
+                      iconic_per_class=args.iconic_per_class, overwrite=args.overwrite)
+    print(json.dumps({k: v for k, v in info.items()
+                      if k not in ("class_frequencies", "snippets", "shots")}, indent=2))
     return 0
 
 
@@ -37,7 +43,8 @@ def _manifest(args: argparse.Namespace) -> int:
     import yaml
 
     from .config import load_config
-    from .datasets.cityscapes import build_manifest
+    from .datasets.kinds import build_manifest
+    from .plan import needed_offsets
 
     config = load_config(args.config)
     if args.dataset not in config["datasets"]:
@@ -47,7 +54,7 @@ def _manifest(args: argparse.Namespace) -> int:
         raise ValueError(f"dataset {args.dataset!r} is of kind 'webvideos': its manifest is made from "
                          f"retrieved clips by the Snakemake rule 'webvideos_manifest' (target "
                          f"results/{args.dataset}/manifest.json), not by 'tagseg manifest'")
-    m = build_manifest(args.dataset, cfg)
+    m = build_manifest(args.dataset, {**cfg, "offsets": needed_offsets(config)})
     m.save(args.out)
     counts = {s: len(m.split(s)) for s in m.shards}
     print(yaml.safe_dump({"dataset": m.dataset, "size": list(m.size), "snippets": counts}))
@@ -75,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser(
-        "synth", help="render the embedded synthcity dataset (Cityscapes layout)",
+        "synth", help="render the embedded synthcity dataset (Cityscapes layout, or --layout)",
         description="Render synthcity into ROOT: Cityscapes-layout frames, label ids, exact flows "
                     "and iconic images. The tree is rendered beside ROOT and renamed into place when "
                     "complete. ROOT must be new, empty, or an earlier render (it holds "
@@ -85,8 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true",
                    help="replace ROOT even when it holds files tagseg did not write (deletes them)")
     s.add_argument("--seed", type=int, default=0, help="seed of everything random (default 0)")
-    s.add_argument("--width", type=int, default=256, help="frame width, pixels (default 256)")
-    s.add_argument("--height", type=int, default=128, help="frame height, pixels (default 128)")
+    s.add_argument("--layout", default="cityscapes",
+                   help="dataset layout to write, a key of synthcity.layouts.LAYOUTS (default "
+                        "cityscapes; youtube_objects: YouTube-Objects v1.0 shots with Jain & "
+                        "Grauman masks, read by kind youtube_objects)")
+    s.add_argument("--width", type=int, default=None,
+                   help="frame width, pixels (default: the layout's, 256 for cityscapes)")
+    s.add_argument("--height", type=int, default=None,
+                   help="frame height, pixels (default: the layout's, 128 for cityscapes)")
     s.add_argument("--train-snippets", type=int, default=48, help="30-frame train snippets (default 48)")
     s.add_argument("--val-snippets", type=int, default=16, help="30-frame val snippets (default 16)")
     s.add_argument("--iconic-per-class", type=int, default=40,

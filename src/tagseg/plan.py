@@ -135,6 +135,12 @@ def local_catalogue_dir(dataset: str) -> str:
     return f"{retrieval_dir(dataset)}/local"
 
 
+def ground_truth_dir(dataset: str) -> str:
+    """``results/{dataset}/ground_truth``: label-id PNGs a manifest builder converts the dataset's
+    own ground truth into (kind youtube_objects: Jain & Grauman's masks)."""
+    return f"{results_dir(dataset)}/ground_truth"
+
+
 def synth_marker(config: Mapping[str, Any], dataset: str) -> str:
     """The file rule ``synthesize`` writes last (synthcity datasets only)."""
     return str(Path(dataset_cfg(config, dataset)["root"]) / "synthcity.json")

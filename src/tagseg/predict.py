@@ -183,7 +183,9 @@ def evaluate_variant(manifest: Manifest, split: str, pred_root: str | os.PathLik
     for kind in ("raw", "crf"):
         r = evaluate(manifest, split, Path(pred_root) / kind)  # ours: label ids
         result["n_images"] = r["n_images"]
-        result[kind] = {k: r[k] for k in (*SCORE_KEYS, "confusion_rows", "confusion_columns", "confusion_matrix")}
+        keys = (*SCORE_KEYS, *r.get("extra_keys", ()), "confusion_rows", "confusion_columns",
+                "confusion_matrix")  # extra_keys: a protocol's own scores (youtube_objects)
+        result[kind] = {k: r[k] for k in keys}
     if out_path is not None:
         write_json(out_path, result)
     return result

@@ -38,7 +38,7 @@ def dataset_inputs(wildcards):
     (at DAG build) only when the tree changed, so that Snakemake reruns the manifest and what
     depends on it exactly then (tagseg.datasets.listing)."""
     cfg = dataset_cfg(wildcards.dataset)
-    if cfg["kind"] == "synthcity":
+    if is_rendered(cfg):
         return [plan.synth_marker(config, wildcards.dataset)]
     if wildcards.dataset not in _listed:
         path = dataset_listing.listing_path(wildcards.dataset)
@@ -56,17 +56,46 @@ def _exists_now(path):
         exists[path] = True
 
 
+def manifest_params(dataset):
+    """The `dataset` param of the manifest job, i.e. the dataset's section (`dataset_params`), with
+    `offsets` (the frame offsets the stages need) added for kinds whose builder cuts snippets
+    out of longer shots (youtube_objects; tagseg.datasets.kinds.build_manifest)."""
+    from tagseg.datasets import kinds
+
+    cfg = dataset_params(dataset)
+    if kinds.takes_offsets(cfg["kind"]):
+        cfg["offsets"] = plan.needed_offsets(config)
+    return cfg
+
+
 def manifest_path(wildcards):
     return plan.manifest_path(wildcards.dataset)
 
 
 # ---- synthcity (dataset.smk) ----
+def is_rendered(cfg):
+    """Whether the `synthesize` job renders this dataset (kind synthcity, or another kind with a
+    `synth` section, whose layout the renderer then writes, e.g. youtube_objects)."""
+    return cfg["kind"] == "synthcity" or (cfg["kind"] != "webvideos" and "synth" in cfg)
+
+
 def synth_dataset(wildcards):
-    """Name of the synthcity dataset whose root is ``wildcards.root``."""
+    """Name of the rendered dataset whose root is ``wildcards.root``."""
     for name, cfg in config["datasets"].items():
-        if cfg["kind"] == "synthcity" and cfg["root"] == wildcards.root:
+        if is_rendered(cfg) and cfg["root"] == wildcards.root:
             return name
     raise ValueError(f"no synthcity dataset in config has root {wildcards.root!r}")
+
+
+def synth_params(wildcards):
+    """The `synth` param of the `synthesize` job, i.e. the dataset's `synth` section, with
+    `layout` (a key of synthcity.layouts.LAYOUTS) set to its kind for kinds other than
+    synthcity (whose layout, cityscapes, is the default)."""
+    cfg = dataset_cfg(synth_dataset(wildcards))
+    synth = dict(cfg["synth"])  # a rendered dataset has one (synthcity: the schema's defaults)
+    if cfg["kind"] != "synthcity":
+        synth["layout"] = cfg["kind"]
+    return synth
 
 
 # ---- checks before the first job runs (Snakefile `onstart`; dry runs skip them) ----

@@ -5,7 +5,7 @@ rule synthesize:
     output:
         "{root}/synthcity.json",
     params:
-        synth=lambda w: dataset_cfg(synth_dataset(w))["synth"],
+        synth=synth_params,
     log:
         "{root}.synthesize.log",
     benchmark:
@@ -26,7 +26,7 @@ rule manifest:
     output:
         "results/{dataset}/manifest.json",
     params:
-        dataset=lambda w: dataset_params(w.dataset),
+        dataset=lambda w: manifest_params(w.dataset),
     log:
         "results/{dataset}/logs/manifest.log",
     benchmark:

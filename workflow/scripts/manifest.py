@@ -1,6 +1,6 @@
 """Rule `manifest`: scan the dataset root and write results/{dataset}/manifest.json."""
 
-from tagseg.datasets.cityscapes import build_manifest
+from tagseg.datasets.kinds import build_manifest
 from tagseg.logs import configure
 
 configure(snakemake.log[0])

@@ -1,8 +1,8 @@
-"""Rule `synthesize`: render the embedded synthcity dataset into {root}."""
+"""Rule `synthesize`: render the embedded synthcity dataset into {root}, in its layout."""
 
 from pathlib import Path
 
-import synthcity
+from synthcity.layouts import render
 from tagseg.logs import configure
 
 if __name__ == "__main__":  # the renderer's worker processes re-import this file
@@ -10,4 +10,4 @@ if __name__ == "__main__":  # the renderer's worker processes re-import this fil
     root = Path(snakemake.wildcards.root)
     if root.is_dir() and not any(root.iterdir()):
         root.rmdir()  # Snakemake pre-creates the output's folder; the renderer renames into place
-    synthcity.render(root, **snakemake.params.synth)
+    render(root, **snakemake.params.synth)  # `layout` (default cityscapes): synthcity.layouts

@@ -43,6 +43,7 @@ MODULES: dict[str, str] = {
     "synthcity": "tagseg.datasets.cityscapes",
     "cityscapes": "tagseg.datasets.cityscapes",
     "webvideos": "tagseg.datasets.webvideos",
+    "youtube_objects": "tagseg.datasets.youtube_objects",
 }
 """Kind -> module defining it (imported on first use)."""
 
@@ -64,6 +65,27 @@ def get(kind: str) -> Kind:
 def table(kind: str) -> ClassTable:
     """The class table of ``kind`` (what its manifests record)."""
     return get(kind).table
+
+
+def takes_offsets(kind: str) -> bool:
+    """Whether the manifest builder of ``kind`` takes ``offsets`` (the frame offsets the stages
+    need around each annotated frame, :func:`tagseg.plan.needed_offsets`): kinds that cut their
+    snippets out of longer shots (youtube_objects)."""
+    import inspect
+
+    return "offsets" in inspect.signature(get(kind).build_manifest).parameters
+
+
+def build_manifest(name: str, cfg: Any) -> Manifest:
+    """The manifest of dataset ``name`` by its kind's builder. ``cfg``: the config section
+    ``datasets.{name}``; the rule ``manifest`` adds ``offsets`` to it for builders that take
+    them (:func:`takes_offsets`), which get them as their argument."""
+    cfg = dict(cfg)
+    offsets = cfg.pop("offsets", None)
+    kind = str(cfg["kind"])
+    if offsets is not None and takes_offsets(kind):
+        return get(kind).build_manifest(name, cfg, offsets=list(offsets))
+    return get(kind).build_manifest(name, cfg)
 
 
 def protocol(kind: str) -> Protocol:
