@@ -48,6 +48,7 @@ include: "workflow/rules/predict.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/retrieval.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/voc.smk"
 
 
 onstart:

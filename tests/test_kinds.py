@@ -33,7 +33,7 @@ TOY = ClassTable(
 
 
 def test_registry_maps_each_kind_to_its_module():
-    assert {"synthcity", "cityscapes", "webvideos", "youtube_objects"} <= set(kinds.MODULES)
+    assert {"synthcity", "cityscapes", "webvideos", "youtube_objects", "voc", "camvid"} <= set(kinds.MODULES)
     for name in ("synthcity", "cityscapes"):
         k = kinds.get(name)
         assert k.name == name and k.table is cityscapes.TABLE
@@ -43,8 +43,8 @@ def test_registry_maps_each_kind_to_its_module():
     assert kinds.table("webvideos") is cityscapes.TABLE
     with pytest.raises(ValueError, match="'webvideos' has no ground truth"):
         kinds.protocol("webvideos")
-    with pytest.raises(kinds.UnknownKindError, match="unknown dataset kind 'camvid'; known kinds: synthcity"):
-        kinds.get("camvid")
+    with pytest.raises(kinds.UnknownKindError, match="unknown dataset kind 'no_such'; known kinds: synthcity"):
+        kinds.get("no_such")
 
 
 # --------------------------------------------------------------------------- ClassTable

@@ -6,6 +6,9 @@ stand for its classes. *Label ids* are what the label images store; *train ids* 
 the C evaluation classes in the order of :attr:`ClassTable.names`; train id
 :attr:`ClassTable.ignore` (255) marks pixels that are not evaluated (void, unsure).
 
+Several labels may share a train id (CamVid's 32 colour classes grouped into 11): the first
+of them in table order names the evaluation class and gives its colour.
+
 ``encoding`` says how a label image stores label ids: ``"ids"`` (single-channel PNG of label
 ids, Cityscapes ``*_labelIds.png``; palette PNGs such as PASCAL VOC's read the same, their
 palette indices being the ids) or ``"colors"`` (RGB PNG, each label by its colour, CamVid).
@@ -63,10 +66,9 @@ class ClassTable:
         ids = [lab.label_id for lab in self.labels]
         if len(set(ids)) != len(ids) or not all(0 <= i < 256 for i in ids):
             raise ValueError(f"class table {self.name!r}: label ids must be distinct, in 0..255")
-        train = sorted(lab.train_id for lab in self.labels if lab.train_id != self.ignore)
+        train = sorted({lab.train_id for lab in self.labels if lab.train_id != self.ignore})
         if train != list(range(len(train))):
-            raise ValueError(f"class table {self.name!r}: train ids {train} are not 0..C-1, "
-                             "each once")
+            raise ValueError(f"class table {self.name!r}: train ids {train} are not 0..C-1")
         if self.encoding not in ENCODINGS:
             raise ValueError(f"class table {self.name!r}: encoding {self.encoding!r} not in "
                              f"{ENCODINGS}")
@@ -79,9 +81,13 @@ class ClassTable:
 
     @cached_property
     def train_labels(self) -> tuple[Label, ...]:
-        """The C evaluation classes' labels, in train-id order."""
-        return tuple(sorted((lab for lab in self.labels if lab.train_id != self.ignore),
-                            key=lambda lab: lab.train_id))
+        """The C evaluation classes' labels, in train-id order: for a train id that several
+        labels share, the first of them in table order."""
+        first: dict[int, Label] = {}
+        for lab in self.labels:
+            if lab.train_id != self.ignore:
+                first.setdefault(lab.train_id, lab)
+        return tuple(first[t] for t in sorted(first))
 
     @property
     def names(self) -> tuple[str, ...]:

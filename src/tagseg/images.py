@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from .errors import TagsegError
+
+if TYPE_CHECKING:
+    from .classtable import ClassTable
 
 
 class ImageError(TagsegError, ValueError):
@@ -49,19 +53,36 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
 
 
 def read_label_ids(path: str | os.PathLike) -> np.ndarray:
-    """Read a single-channel label PNG (8 or 16 bit) as (H, W) integers, unconverted."""
+    """Read a single-channel label PNG (8 or 16 bit) as (H, W) integers, unconverted; a palette
+    PNG (PASCAL VOC's ``SegmentationClass``) as its palette indices."""
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: label image not found")
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise ImageError(f"{path}: unreadable or corrupt label image")
+    if img.ndim != 2 and _is_palette(path):  # PASCAL VOC: the palette index is the label id
+        from PIL import Image
+
+        with Image.open(path) as pimg:
+            return np.asarray(pimg)
     if img.ndim != 2:
         raise ImageError(
             f"{path}: label image must be single-channel labelIds, found shape {img.shape}"
-            " (colour and palette PNGs are not label-id images)"
+            " (colour PNGs are not label-id images)"
         )
     return img
+
+
+def _is_palette(path: Path) -> bool:
+    """Whether ``path`` is a palette (mode P) image, from its header."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            return img.mode == "P"
+    except OSError:
+        return False
 
 
 def read_label(path: str | os.PathLike) -> np.ndarray:
@@ -70,6 +91,30 @@ def read_label(path: str | os.PathLike) -> np.ndarray:
     if img.dtype != np.uint8 and img.size and int(img.max()) > 255:
         raise ImageError(f"{path}: label ids above 255 (max {int(img.max())}); expected 8-bit labelIds")
     return img.astype(np.uint8)
+
+
+def read_ground_truth(path: str | os.PathLike, table: "ClassTable") -> np.ndarray:
+    """A ground-truth label image -> (H, W) label ids of ``table``, by its ``encoding``:
+    ``"ids"`` a single-channel label-id PNG (:func:`read_label`), ``"colors"`` an RGB PNG whose
+    colours are the table's (CamVid ``*_L.png``; :meth:`ClassTable.decode`); ``"ids"``
+    come back unconverted (:func:`read_label_ids`), as the label-id readers always read them. A colour outside
+    the table, or a file of the other encoding, raises :class:`ImageError` naming the file."""
+    if table.encoding == "ids":
+        return read_label_ids(path)
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: label image not found")
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ImageError(f"{path}: unreadable or corrupt label image")
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise ImageError(f"{path}: the {table.name} class table reads colour-coded label images "
+                         f"(RGB), found shape {img.shape}")
+    rgb = cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2RGB)
+    try:
+        return table.decode(rgb, str(path))
+    except ValueError as e:
+        raise ImageError(str(e)) from None
 
 
 def write_png(path: str | os.PathLike, img: np.ndarray) -> None:

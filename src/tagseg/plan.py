@@ -142,8 +142,25 @@ def ground_truth_dir(dataset: str) -> str:
 
 
 def synth_marker(config: Mapping[str, Any], dataset: str) -> str:
-    """The file rule ``synthesize`` writes last (synthcity datasets only)."""
+    """The file rule ``synthesize`` writes last (rendered datasets only, :func:`rendered`)."""
     return str(Path(dataset_cfg(config, dataset)["root"]) / "synthcity.json")
+
+
+def rendered(ds: Mapping[str, Any]) -> bool:
+    """Whether a dataset section is rendered by the pipeline (rule ``synthesize``): kind
+    ``synthcity``, or another kind (not webvideos) with a ``synth`` section, whose layout the
+    renderer writes (e.g. kind voc: ``synthcity_voc``); as common.smk's ``is_rendered``."""
+    return ds.get("kind") == "synthcity" or (ds.get("kind") != "webvideos" and "synth" in ds)
+
+
+STILL_KINDS = frozenset({"voc"})
+"""Dataset kinds of still images: a snippet is one image, there is no flow (single-stream
+variants only; the flow stage is never planned for them)."""
+
+
+def is_still(config: Mapping[str, Any], dataset: str) -> bool:
+    """Whether ``dataset`` holds still images (:data:`STILL_KINDS`)."""
+    return dataset_cfg(config, dataset).get("kind") in STILL_KINDS
 
 
 # --------------------------------------------------------------------------- frame windows
@@ -183,6 +200,12 @@ def needed_offsets(config: Mapping[str, Any]) -> list[int]:
     """
     offsets = {int(o) for o in config["frames"]["train_offsets"]}
     return sorted(offsets | set(flow_window(flow_L(config))))
+
+
+def dataset_offsets(config: Mapping[str, Any], dataset: str) -> list[int]:
+    """Frame offsets the stages need for ``dataset``: [0] for still images, else
+    :func:`needed_offsets`."""
+    return [0] if is_still(config, dataset) else needed_offsets(config)
 
 
 def frame_span(offsets: Sequence[int]) -> tuple[int, int]:
@@ -236,18 +259,21 @@ def variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     return variant_section(config["train"], split_run(name)[0])
 
 
-def default_variant(config: Mapping[str, Any]) -> str:
-    """``train.variant``, checked to exist."""
-    v = config["train"]["variant"]
+def default_variant(config: Mapping[str, Any], dataset: str | None = None) -> str:
+    """``datasets.{dataset}.variant`` when set, else ``train.variant``; checked to exist."""
+    own = dataset_cfg(config, dataset).get("variant") if dataset is not None else None
+    v = own or config["train"]["variant"]
     variant(config, v)
     return v
 
 
-def ablation_variants(config: Mapping[str, Any]) -> list[str]:
-    """``train.ablation``, each checked to exist."""
-    for v in config["train"]["ablation"]:
+def ablation_variants(config: Mapping[str, Any], dataset: str | None = None) -> list[str]:
+    """``datasets.{dataset}.ablation`` when set, else ``train.ablation``; each checked to exist."""
+    own = dataset_cfg(config, dataset).get("ablation") if dataset is not None else None
+    names = list(own or config["train"]["ablation"])
+    for v in names:
         variant(config, v)
-    return list(config["train"]["ablation"])
+    return names
 
 
 def seed_runs(config: Mapping[str, Any]) -> list[tuple[str, int, str]]:
@@ -304,8 +330,11 @@ def extra_datasets(config: Mapping[str, Any], target: str, name: str) -> tuple[l
     """
     from .datasets.extra import has_ground_truth
 
-    names = list(config["train"]["extra_datasets"])
-    needs = needs_of(variant(config, name))
+    v = variant(config, name)
+    if "extra" not in train_on(v):
+        return [], {}
+    names = extra_names(config, target)
+    needs = needs_of(v)
     used, skipped = [], {}
     for extra in names:
         if extra not in config["datasets"]:
@@ -323,22 +352,86 @@ def extra_datasets(config: Mapping[str, Any], target: str, name: str) -> tuple[l
     return used, skipped
 
 
+def extra_names(config: Mapping[str, Any], target: str) -> list[str]:
+    """Extra training datasets of ``target``: ``datasets.{target}.extra_datasets`` when set,
+    else ``train.extra_datasets``."""
+    own = dataset_cfg(config, target).get("extra_datasets")
+    return list(own if own is not None else (config.get("train") or {}).get("extra_datasets") or [])
+
+
+TRAIN_ON = ("own", "extra")
+
+
+def train_on(v: Mapping[str, Any]) -> list[str]:
+    """A variant's ``train_on``: which train snippets it learns from, ``own`` (the target's)
+    and / or ``extra`` (its extra datasets, :func:`extra_names`); default both."""
+    on = list(v.get("train_on") or TRAIN_ON)
+    bad = [x for x in on if x not in TRAIN_ON]
+    if bad or not on:
+        raise ValueError(f"variant key train_on: {on} must be a non-empty subset of {list(TRAIN_ON)}")
+    return on
+
+
+def check_still(config: Mapping[str, Any], dataset: str, name: str) -> None:
+    """A two-stream variant (or one that reads flow) cannot be trained on still images."""
+    if is_still(config, dataset) and "flow" in needs_of(variant(config, name)):
+        raise ValueError(
+            f"variant {name!r} is two-stream (needs flow) but dataset {dataset!r} (kind "
+            f"{dataset_cfg(config, dataset)['kind']!r}) holds still images: give it single-stream "
+            f"variants (config keys datasets.{dataset}.variant and .ablation)")
+
+
+def uses_training_manifest(config: Mapping[str, Any], dataset: str, name: str) -> bool:
+    """Whether run ``name`` of ``dataset`` trains from a training manifest (extras, or not its
+    own snippets) rather than the dataset's manifest."""
+    v = variant(config, name)
+    return bool(extra_names(config, dataset)) and "extra" in train_on(v) or "own" not in train_on(v)
+
+
+def adapt_from(config: Mapping[str, Any], name: str) -> str | None:
+    """A variant's ``adapt_from``: the variant whose model it fine-tunes on the target's own
+    train images, labelled by that model (Hong et al.'s domain adaptation), or None."""
+    src = variant(config, name).get("adapt_from")
+    if src is not None:
+        variant(config, src)
+    return src
+
+
+def adapt_paths(config: Mapping[str, Any], dataset: str, source: str) -> list[str]:
+    """``results/{dataset}/adapt/{source}/train/shard-{k}.h5``: the target's train images
+    labelled by the model of variant ``source`` (rule ``adapt_labels``)."""
+    return [shard_file(f"{results_dir(dataset)}/adapt/{source}", "labels", "train", k)
+            for k in range(n_shards(config, dataset, "train"))]
+
+
 def train_inputs(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
     """Named inputs of rule ``train``: the manifest and the train shards the variant reads.
 
-    With ``train.extra_datasets`` the manifest is the training manifest and the extras' shards
-    follow the target's, in config order (see :mod:`tagseg.datasets.extra`). ``init``: the
-    classifier checkpoint when ``train.model.init`` is ``classifiers``.
+    With extra datasets (:func:`extra_names`) the manifest is the training manifest and the
+    extras' shards follow the target's, in config order (see :mod:`tagseg.datasets.extra`);
+    a variant with ``train_on: [extra]`` reads the extras' alone. ``init``: the classifier
+    checkpoint when ``train.model.init`` is ``classifiers``; with ``adapt_from`` the source
+    variant's model, and ``pseudo`` = the target's images labelled by it (:func:`adapt_paths`).
     """
-    extras = bool(config["train"]["extra_datasets"])
-    used = extra_datasets(config, dataset, name)[0] if extras else []
-    d: dict[str, Any] = {"manifest": training_manifest_path(dataset, name) if extras else manifest_path(dataset)}
-    for need in needs_of(variant(config, name)):
+    check_still(config, dataset, name)
+    v = variant(config, name)
+    used = extra_datasets(config, dataset, name)[0]
+    own = (dataset,) if "own" in train_on(v) else ()
+    combined = uses_training_manifest(config, dataset, name)
+    d: dict[str, Any] = {"manifest": training_manifest_path(dataset, name) if combined else manifest_path(dataset)}
+    for need in needs_of(v):
         if need in STAGE_OF_INPUT:
             stage = STAGE_OF_INPUT[need]
-            d[need] = [p for ds in (dataset, *used) for p in shard_paths(config, stage, ds, "train")]
+            d[need] = [p for ds in (*own, *used) for p in shard_paths(config, stage, ds, "train")]
     if config["train"]["model"]["init"] == "classifiers":
         d["init"] = classifier_paths(dataset)["model"]
+    src = adapt_from(config, name)
+    if src is not None:
+        if "pseudo" not in needs_of(v) or used or not own:
+            raise ValueError(f"variant {name!r} (adapt_from {src!r}) must train on its own images "
+                             "alone (train_on: [own]) with the pseudo loss")
+        d["init"] = model_path(dataset, src)
+        d["pseudo"] = adapt_paths(config, dataset, src)
     return d
 
 
@@ -350,6 +443,7 @@ def training_manifest_inputs(config: Mapping[str, Any], dataset: str, name: str)
 
 def predict_inputs(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
     """Named inputs of rule ``predict``: manifest, model, and flow shards of the scored split."""
+    check_still(config, dataset, name)
     d: dict[str, Any] = {"manifest": manifest_path(dataset), "model": model_path(dataset, name)}
     if "flow" in needs_of(variant(config, name)):
         d["flow"] = shard_paths(config, "flow", dataset, config["predict"]["split"])
@@ -403,7 +497,7 @@ def retrieval_index(config: Mapping[str, Any], dataset: str) -> str | None:
         return f"{local_catalogue_dir(dataset)}/catalogue.json"
     if cfg["index"]:
         return str(cfg["index"])
-    if ds["kind"] == "synthcity":
+    if rendered(ds):
         return f"{ds['root']}/web/catalogue.json"
     return None
 
@@ -413,7 +507,7 @@ def retrieval_catalogue(config: Mapping[str, Any], dataset: str) -> list[str]:
     cfg, ds = retrieval_config(config, dataset), dataset_cfg(config, dataset)
     if cfg["backend"] == "index" and cfg["local"]:
         return [f"{local_catalogue_dir(dataset)}/catalogue.json"]
-    if cfg["backend"] == "index" and not cfg["index"] and ds["kind"] == "synthcity":
+    if cfg["backend"] == "index" and not cfg["index"] and rendered(ds):
         return [f"{ds['root']}/web/truth.json"]
     return []
 
@@ -431,7 +525,7 @@ def retrieval_truth(config: Mapping[str, Any], dataset: str) -> str:
     if retrieval_config(config, dataset)["local"]:
         return f"{local_catalogue_dir(dataset)}/truth.json"
     ds = dataset_cfg(config, dataset)
-    if ds["kind"] != "synthcity":
+    if not rendered(ds):
         raise ValueError(
             f"{quality_path(dataset, 'retrieval')} needs truth: dataset {dataset!r} is of kind "
             f"{ds['kind']!r}; only synthcity renders it, or label local videos under config key "
@@ -456,11 +550,12 @@ def report_cfg(config: Mapping[str, Any]) -> dict[str, Any]:
 def report_inputs(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
     """Input files of rule ``report_figures`` for ``dataset`` (named as the rule's ``input:``):
     scores, the stages' quality files and the default variant's predictions."""
-    pred = predict_dir(dataset, default_variant(config))
+    pred = predict_dir(dataset, default_variant(config, dataset))
     inputs: dict[str, Any] = {
         "manifest": manifest_path(dataset),
         "metrics": metrics_path(dataset),
-        **{f"{s}_quality": quality_path(dataset, s) for s in ("flow", "heatmaps", "pseudolabels")},
+        **{f"{s}_quality": quality_path(dataset, s) for s in ("flow", "heatmaps", "pseudolabels")
+           if not (s == "flow" and is_still(config, dataset))},
         "raw": f"{pred}/raw",
         "crf": f"{pred}/crf",
     }

@@ -28,7 +28,7 @@ from .config import section
 from .crf import CRFParams, dense_crf
 from .datasets.manifest import Manifest, Snippet
 from .h5io import open_artifact, write_json
-from .images import read_label, read_rgb, write_png
+from .images import image_size, read_rgb, write_png
 from .provenance import Expectations
 from .model.normalise import normalise_rgb
 from .model.two_stream import TwoStreamNet
@@ -76,7 +76,7 @@ def predict_probs(net: TwoStreamNet, rgb: np.ndarray, flow: np.ndarray | None, f
 def output_size(snippet: Snippet) -> tuple[int, int]:
     """(H, W) of the ground truth, else of the original annotated frame."""
     if snippet.gt is not None:
-        return tuple(read_label(snippet.gt).shape[:2])
+        return image_size(snippet.gt)
     return tuple(read_rgb(snippet.frame_path(0)).shape[:2])
 
 

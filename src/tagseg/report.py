@@ -325,10 +325,10 @@ def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_p
     the frame is shown at ground-truth size.
     Returns per-frame pixel accuracies (fractions over evaluated pixels).
     """
-    from .images import read_label, read_rgb
+    from .images import read_ground_truth, read_label, read_rgb
 
     plt = _pyplot()
-    gt = read_label(snippet.gt)
+    gt = read_ground_truth(snippet.gt, table)
     h, w = gt.shape
     rgb = read_rgb(snippet.frame_path(0), (h, w))
     preds = {}

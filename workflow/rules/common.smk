@@ -87,6 +87,21 @@ def synth_dataset(wildcards):
     raise ValueError(f"no synthcity dataset in config has root {wildcards.root!r}")
 
 
+def tags_classifier_pattern():
+    """Wildcard regex matching the datasets whose classifier is trained on their own tags
+    (``datasets.{name}.classifier: tags``, voc.smk); none: never matches."""
+    names = [n for n, c in config["datasets"].items() if c.get("classifier") == "tags"]
+    return "|".join(_re.escape(n) for n in names) or "(?!)"
+
+
+def webvideos_after_render(wildcards):
+    """The synth marker of the rendered dataset whose root holds ``{root}/web`` (none: [])."""
+    for name, cfg in config["datasets"].items():
+        if is_rendered(cfg) and cfg["root"] == wildcards.root:
+            return [plan.synth_marker(config, name)]
+    return []
+
+
 def synth_params(wildcards):
     """The `synth` param of the `synthesize` job, i.e. the dataset's `synth` section, with
     `layout` (a key of synthcity.layouts.LAYOUTS) set to its kind for kinds other than
@@ -213,6 +228,15 @@ def webvideos_inputs(wildcards):
     src = webvideos_source(wildcards)
     return {"clips": plan.clip_paths(src, retrieval_cfg()["classes"]),
             "source_manifest": plan.manifest_path(src)}
+
+
+def pseudolabels_inputs(wildcards):
+    """Inputs of the ``pseudolabels`` rule: manifest, heatmaps, and flow except for still images."""
+    d = {"manifest": plan.manifest_path(wildcards.dataset),
+         "heatmaps": plan.shard_path("heatmaps", wildcards.dataset, wildcards.split, wildcards.shard)}
+    if not plan.is_still(config, wildcards.dataset):
+        d["flow"] = plan.shard_path("flow", wildcards.dataset, wildcards.split, wildcards.shard)
+    return d
 
 
 def webvideos_classifier(wildcards):

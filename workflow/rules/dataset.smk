@@ -100,6 +100,7 @@ rule training_manifest:
         "results/{dataset}/train/{variant}/manifest.json",
     params:
         extra=lambda w: plan.extra_datasets(config, w.dataset, w.variant),
+        own=lambda w: "own" in plan.train_on(plan.variant(config, w.variant)),
     log:
         "results/{dataset}/logs/train/{variant}-manifest.log",
     benchmark:

@@ -28,7 +28,7 @@ rule evaluate_variant:
 
 rule evaluate:
     input:
-        lambda w: plan.evaluate_path(w.dataset, plan.default_variant(config)),
+        lambda w: plan.evaluate_path(w.dataset, plan.default_variant(config, w.dataset)),
     output:
         report(
             "results/{dataset}/metrics.json",
@@ -37,7 +37,7 @@ rule evaluate:
             labels={"dataset": "{dataset}", "file": "metrics.json"},
         ),
     params:
-        variant=lambda w: plan.default_variant(config),
+        variant=lambda w: plan.default_variant(config, w.dataset),
     log:
         "results/{dataset}/logs/evaluate/metrics.log",
     benchmark:
@@ -54,7 +54,7 @@ rule evaluate:
 
 rule ablation:
     input:
-        lambda w: [plan.evaluate_path(w.dataset, v) for v in plan.ablation_variants(config)],
+        lambda w: [plan.evaluate_path(w.dataset, v) for v in plan.ablation_variants(config, w.dataset)],
     output:
         json=report(
             "results/{dataset}/ablation.json",
@@ -69,8 +69,8 @@ rule ablation:
             labels={"dataset": "{dataset}", "file": "ablation.md"},
         ),
     params:
-        variants=lambda w: plan.ablation_variants(config),
-        default=lambda w: plan.default_variant(config),
+        variants=lambda w: plan.ablation_variants(config, w.dataset),
+        default=lambda w: plan.default_variant(config, w.dataset),
     log:
         "results/{dataset}/logs/evaluate/ablation.log",
     benchmark:
@@ -93,7 +93,7 @@ rule ablation_seeds:
         md="results/{dataset}/ablation_seeds.md",
     params:
         runs=lambda w: [[v, k] for v, k, _ in plan.seed_runs(config)],
-        default=lambda w: plan.default_variant(config),
+        default=lambda w: plan.default_variant(config, w.dataset),
     log:
         "results/{dataset}/logs/evaluate/ablation_seeds.log",
     benchmark:

@@ -40,7 +40,7 @@ rule heatmaps:
         # every key that changes the maps (not threads, not the quality threshold)
         cfg=lambda w: prov.stage_config(config, "heatmaps"),
         provenance=lambda w: prov.rule_param(config, w.dataset, "heatmaps"),
-        offsets=plan.needed_offsets(config),
+        offsets=lambda w: plan.dataset_offsets(config, w.dataset),
         device=config["device"],
     log:
         "results/{dataset}/logs/heatmaps/{split}-{shard}.log",

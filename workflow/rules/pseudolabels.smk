@@ -7,9 +7,7 @@ from tagseg import provenance as prov
 
 rule pseudolabels:
     input:
-        manifest=manifest_path,
-        flow="results/{dataset}/flow/{split}/shard-{shard}.h5",
-        heatmaps="results/{dataset}/heatmaps/{split}/shard-{shard}.h5",
+        unpack(pseudolabels_inputs),  # common.smk: no flow for still images
     output:
         "results/{dataset}/pseudolabels/{split}/shard-{shard}.h5",
     params:

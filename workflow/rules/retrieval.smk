@@ -13,6 +13,8 @@ catalogued with labelled time spans by `retrieval_local_catalogue`, and scored t
 
 
 rule retrieval_webvideos:
+    input:
+        webvideos_after_render,  # common.smk: a render replaces its whole root, so it goes first
     output:
         catalogue="{root}/web/catalogue.json",
         truth="{root}/web/truth.json",

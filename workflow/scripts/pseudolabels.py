@@ -6,7 +6,7 @@ from tagseg.pseudolabels.stage import run_shard
 configure(snakemake.log[0])
 run_shard(
     snakemake.input.manifest,
-    snakemake.input.flow,
+    getattr(snakemake.input, "flow", None),  # None: still images
     snakemake.input.heatmaps,
     snakemake.output[0],
     snakemake.wildcards.split,

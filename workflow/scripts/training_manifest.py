@@ -6,4 +6,4 @@ from tagseg.logs import configure
 configure(snakemake.log[0])
 used, skipped = snakemake.params.extra
 run_training_manifest(snakemake.input.target, list(snakemake.input.extra), dict(skipped),
-                      snakemake.output[0])
+                      snakemake.output[0], own=bool(snakemake.params.own))

@@ -12,17 +12,26 @@ from collections.abc import Callable
 from typing import Any
 
 from ..dataset import render as _cityscapes
+from .camvid import render as _camvid
+from .voc import render as _voc
 from .youtube_objects import render as _youtube_objects
 
 LAYOUTS: dict[str, Callable[..., dict[str, Any]]] = {
     "cityscapes": _cityscapes,
     "youtube_objects": _youtube_objects,
+    "camvid": _camvid,
+    "voc": _voc,
 }
 """Layout name -> its renderer."""
 
 
-def render(root: Any, layout: str = "cityscapes", **params: Any) -> dict[str, Any]:
-    """Render ``layout`` into ``root``; an unknown layout raises ``ValueError`` naming the known ones."""
+def renderer(layout: str) -> Callable[..., dict[str, Any]]:
+    """The renderer of ``layout``; an unknown layout raises ``ValueError`` naming the known ones."""
     if layout not in LAYOUTS:
         raise ValueError(f"synthcity: unknown layout {layout!r}; known: {', '.join(LAYOUTS)}")
-    return LAYOUTS[layout](root, **params)
+    return LAYOUTS[layout]
+
+
+def render(root: Any, layout: str = "cityscapes", **params: Any) -> dict[str, Any]:
+    """Render ``layout`` into ``root``; an unknown layout raises ``ValueError`` naming the known ones."""
+    return renderer(layout)(root, **params)

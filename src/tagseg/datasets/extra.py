@@ -39,15 +39,17 @@ def has_ground_truth(dataset_cfg: Mapping[str, Any]) -> bool:
     return dataset_cfg["kind"] not in NO_GROUND_TRUTH
 
 
-def combine(target: Manifest, extras: Sequence[Manifest]) -> Manifest:
+def combine(target: Manifest, extras: Sequence[Manifest], own: bool = True) -> Manifest:
     """``target`` with the train snippets of ``extras`` appended (see the module docstring).
 
     The class tables must be equal; snippet ids must not collide. ``shards['train']`` becomes
-    the total number of train shards.
+    the total number of train shards. ``own=False`` (a variant with ``train_on: [extra]``,
+    e.g. Hong et al.'s videos-only model): the target's train snippets are left out and the
+    extras' shards are numbered from 0; its other splits stay.
     """
-    snippets = list(target.snippets)
+    snippets = list(target.snippets) if own else [s for s in target.snippets if s.split != "train"]
     ids = {s.id for s in snippets}
-    offset = int(target.shards["train"])
+    offset = int(target.shards["train"]) if own else 0
     for m in extras:
         if list(m.classes) != list(target.classes) or m.table != target.table:
             raise ManifestError(f"extra dataset {m.dataset!r} has class table {m.table.name} "
@@ -67,15 +69,20 @@ def combine(target: Manifest, extras: Sequence[Manifest]) -> Manifest:
 
 
 def run_training_manifest(target: str, extras: Sequence[str], skipped: Mapping[str, str],
-                          out: str) -> Manifest:
-    """Rule ``training_manifest``: combine the manifests, log skipped datasets, write ``out``."""
+                          out: str, own: bool = True) -> Manifest:
+    """Rule ``training_manifest``: combine the manifests, log skipped datasets, write ``out``
+    (``own``: with the target's train snippets)."""
     from .manifest import load
 
     for name, reason in skipped.items():
         log.warning("skipping extra dataset %s: %s", name, reason)
-    own = load(target)
-    m = combine(own, [load(p) for p in extras])
-    n0 = len(own.split("train"))
+    mine = load(target)
+    m = combine(mine, [load(p) for p in extras], own)
+    if not m.split("train"):
+        raise ManifestError(f"training manifest of {mine.dataset!r}: no train snippets (the "
+                            "variant trains on extra datasets only and none is set: config key "
+                            f"datasets.{mine.dataset}.extra_datasets)")
+    n0 = len(mine.split("train")) if own else 0
     log.info("training manifest of %s: %d own + %d extra train snippets (%s)", m.dataset, n0,
              len(m.split("train")) - n0, ", ".join(extras) or "no extra datasets")
     m.save(out)

@@ -44,6 +44,8 @@ MODULES: dict[str, str] = {
     "cityscapes": "tagseg.datasets.cityscapes",
     "webvideos": "tagseg.datasets.webvideos",
     "youtube_objects": "tagseg.datasets.youtube_objects",
+    "camvid": "tagseg.datasets.camvid",
+    "voc": "tagseg.datasets.voc",
 }
 """Kind -> module defining it (imported on first use)."""
 

@@ -37,7 +37,10 @@ from .iconic import EXTENSIONS, IconicError, class_folder
 log = logging.getLogger("tagseg.heatmaps")
 
 FORMAT = "tagseg-classifiers/1"
-HEADS = ("cam", "imagenet", "none")
+HEADS = ("cam", "imagenet", "none", "complement")
+"""``complement``: a dataset's one background class (PASCAL VOC's) when the classifier has
+outputs for the object classes only (:mod:`.tagged`): its map is 1 - the max of the other
+classes' maps, per pixel (Hong et al.'s background attention), its score 1."""
 
 
 class ClassHeadError(ValueError):
@@ -142,6 +145,11 @@ def tagged_classes(snippets: Iterable[Any]) -> dict[str, str]:
 class HeatmapModel(nn.Module):
     """Per-class maps and scores for the whole class table.
 
+    ``cam_maps`` (recorded in the checkpoint): ``relu`` = ReLU'd CAMs (Zhou et al., the iconic
+    classifier's); ``sigmoid`` = the sigmoid of the per-location class score (CAM + bias): the
+    multi-label tag classifier's (:mod:`.tagged`), whose CAMs from scratch are negative
+    everywhere for most classes (measured on synthcity_voc: every ReLU'd map zero).
+
     ``maps(x, size)``: x (B, 3, h, w) normalised -> scores (B, C) in [0, 1] and maps
     (B, C, H, W) >= 0 (ReLU'd CAMs; ImageNet probabilities), bilinearly resized to ``size``;
     classes with head 'none' are zero. ``maps(x, size, logits=True)``: the CAM classes' maps
@@ -157,8 +165,12 @@ class HeatmapModel(nn.Module):
         score: str = "softmax",
         imagenet: imagenet_mod.ImageNetHeatmaps | None = None,
         imagenet_classes: Mapping[str, Sequence[int]] | None = None,
+        cam_maps: str = "relu",
     ) -> None:
         super().__init__()
+        if cam_maps not in ("relu", "sigmoid"):
+            raise ValueError(f"classifier checkpoint: unknown cam_maps {cam_maps!r} (relu, sigmoid)")
+        self.cam_maps = cam_maps
         self.class_names = list(class_names)
         self.heads = dict(heads)
         self.cam = cam
@@ -169,6 +181,12 @@ class HeatmapModel(nn.Module):
         self._cam_idx = [self.class_names.index(c) for c in self.cam_classes]
         self._im_names = [c for c in self.class_names if self.heads[c] == "imagenet"]
         self._im_idx = [self.class_names.index(c) for c in self._im_names]
+        self._bg_idx = [i for i, c in enumerate(self.class_names) if self.heads[c] == "complement"]
+
+    @property
+    def complement_index(self) -> list[int]:
+        """Indices of the classes with head ``complement`` (their maps: 1 - max of the others)."""
+        return list(self._bg_idx)
 
     @property
     def cam_index(self) -> list[int]:
@@ -189,7 +207,13 @@ class HeatmapModel(nn.Module):
             logit, cam = logit.float(), cam.float()
             prob = logit.softmax(1) if self.score == "softmax" else logit.sigmoid()
             scores[:, self._cam_idx] = prob
-            cam = cam + self.cam.fc.bias.float().view(1, -1, 1, 1) if logits else cam.relu()
+            bias = self.cam.fc.bias.float().view(1, -1, 1, 1)
+            if logits:
+                cam = cam + bias
+            elif self.cam_maps == "sigmoid":  # multi-label classifier: per-location probability
+                cam = torch.sigmoid(cam + bias)
+            else:
+                cam = cam.relu()
             maps[:, self._cam_idx] = F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
         if self.imagenet is not None and self._im_idx:
             logits, m = self.imagenet(x)
@@ -247,6 +271,7 @@ def load_model(
         ck["classes"], heads, cam, ck["cam_classes"], score=ck["score"], imagenet=im,
         imagenet_classes={**(ck.get("imagenet_classes") or {}),
                           **((cfg["imagenet"]["classes"] or {}) if cfg is not None else {})},
+        cam_maps=str(ck.get("cam_maps", "relu")),
     )
     model.input_size = int(ck.get("input_size", 0))
     return model.to(device).eval()

@@ -100,5 +100,11 @@ def multiscale_heatmaps(
         best = best.clamp_(0, 1)
     else:
         best = normalise(best)
-    return (best.cpu().numpy().astype(np.float32),
-            (score_sum / len(scales)).cpu().numpy().astype(np.float32))
+    score = score_sum / len(scales)
+    bg = getattr(model, "complement_index", [])
+    if bg:  # one background class: 1 - the max of the other classes' maps (Hong et al.)
+        others = [i for i in range(best.shape[1]) if i not in bg]
+        rest = best[:, others].amax(dim=1) if others else torch.zeros_like(best[:, 0])
+        best[:, bg] = (1.0 - rest).clamp(0, 1).unsqueeze(1)
+        score[:, bg] = 1.0
+    return (best.cpu().numpy().astype(np.float32), score.cpu().numpy().astype(np.float32))

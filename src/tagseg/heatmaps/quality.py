@@ -26,7 +26,8 @@ from ..classtable import IGNORE, ClassTable
 from ..datasets.manifest import Manifest
 from ..datasets.manifest import load as load_manifest
 from ..h5io import open_artifact, write_json
-from ..metrics import confusion_matrix, label_ids_to_train_ids, read_label_ids, scores
+from ..images import read_ground_truth
+from ..metrics import confusion_matrix, label_ids_to_train_ids, scores
 from ..provenance import Expectations
 from .storage import read_heatmap
 
@@ -37,7 +38,8 @@ def _gt_indices(path: str, size: tuple[int, int], table: Sequence[str],
                 class_table: ClassTable) -> np.ndarray:
     """(H, W) int64 indices into ``table`` (255 = ignore) of a labelIds image of
     ``class_table`` at working size."""
-    train = label_ids_to_train_ids(read_label_ids(path), source=path, table=class_table)
+    train = label_ids_to_train_ids(read_ground_truth(path, class_table), source=path,
+                                   table=class_table)
     if train.shape != tuple(size):
         train = cv2.resize(train, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     lut = np.full(256, IGNORE, np.int64)

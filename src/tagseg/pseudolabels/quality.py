@@ -18,7 +18,8 @@ import numpy as np
 from .. import h5io
 from ..classtable import ClassTable
 from ..datasets.manifest import load
-from ..metrics import confusion_matrix, label_ids_to_train_ids, read_label_ids, scores
+from ..images import read_ground_truth
+from ..metrics import confusion_matrix, label_ids_to_train_ids, scores
 from ..provenance import Expectations
 from .storage import read_ablations, read_labels
 
@@ -39,9 +40,9 @@ DESCRIPTION = {
 
 
 def ground_truth(path: str, size: tuple[int, int], table: ClassTable) -> np.ndarray:
-    """(H, W) uint8 train ids of ``table`` of a labelIds PNG at working ``size`` (nearest
+    """(H, W) uint8 train ids of ``table`` of a ground-truth PNG (its encoding) at working ``size`` (nearest
     neighbour)."""
-    gt = label_ids_to_train_ids(read_label_ids(path), path, table)
+    gt = label_ids_to_train_ids(read_ground_truth(path, table), path, table)
     if gt.shape != tuple(size):
         gt = cv2.resize(gt, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     return gt

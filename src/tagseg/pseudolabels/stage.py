@@ -49,6 +49,16 @@ def tag_table(manifest: Manifest, snippet: Snippet) -> tuple[np.ndarray, np.ndar
     return idx, tid, mov
 
 
+BACKGROUND = "background"
+"""Name of a class table's single background class (PASCAL VOC), when it has one."""
+
+
+def background_train_id(manifest: Manifest) -> int:
+    """Train id of the table's class named :data:`BACKGROUND`, else 255 (Cityscapes: many
+    background classes, none of which a web video's keyword rules out)."""
+    return manifest.table.train_id(BACKGROUND) if BACKGROUND in manifest.table.names else IGNORE
+
+
 def select_inputs(
     snippet_id: str,
     window: list[int],
@@ -118,10 +128,19 @@ def label_snippet(
     t0 = time.perf_counter()
     idx, tid, mov = tag_table(manifest, snippet)
     h_off, maps, _ = read_heatmaps(heat_file, snippet.id)
-    f_off, flow = read_pairs(flow_file, snippet.id)
-    frames_off, h_rows, m_rows = select_inputs(
-        snippet.id, flow_window(check_flow_L(L)), h_off, maps.shape, f_off, flow.shape, tuple(manifest.size),
-        str(heat_file.filename), str(flow_file.filename))
+    if flow_file is None:  # a still image: its annotated frame alone, no flow (motion uniform)
+        if 0 not in [int(o) for o in h_off] or tuple(maps.shape[-2:]) != tuple(manifest.size):
+            raise PseudoLabelInputError(
+                f"snippet {snippet.id}: {heat_file.filename} must hold the annotated frame (offset "
+                f"0) at the working size {manifest.size}; it holds offsets {list(h_off)}, maps "
+                f"{tuple(maps.shape[-2:])}")
+        f_off, flow, frames_off = [], None, [0]
+        h_rows, m_rows = [[int(o) for o in h_off].index(0)], None
+    else:
+        f_off, flow = read_pairs(flow_file, snippet.id)
+        frames_off, h_rows, m_rows = select_inputs(
+            snippet.id, flow_window(check_flow_L(L)), h_off, maps.shape, f_off, flow.shape,
+            tuple(manifest.size), str(heat_file.filename), str(flow_file.filename))
     if maps.shape[1] != len(manifest.classes):
         raise PseudoLabelInputError(
             f"snippet {snippet.id}: {heat_file.filename} has {maps.shape[1]} heatmap channels, "
@@ -132,12 +151,14 @@ def label_snippet(
     extra_labels = [IGNORE]  # index -1 (unsure) -> 255
     if not snippet.tags_complete:
         # Partial tags (a web video's keyword): Hong et al.'s binary problem, the tagged
-        # classes against a background whose attention is 1 - their heatmap; background -> 255.
+        # classes against a background whose attention is 1 - their heatmap; background -> 255,
+        # or the table's one background class when it has one (PASCAL VOC's `background`).
         heat = np.concatenate([heat, 1.0 - heat.max(axis=1, keepdims=True)], axis=1)
         mov = np.append(mov, False)
-        extra_labels = [IGNORE, IGNORE]
+        extra_labels = [background_train_id(manifest), IGNORE]
     edge_flows = flow[[fo.index(o) for o in frames_off[:-1]]] if len(frames_off) > 1 else None
-    res = label_window(frames, edge_flows, heat, mov, dict(cfg), motion_flows=flow[m_rows], seed=seed)
+    res = label_window(frames, edge_flows, heat, mov, dict(cfg),
+                       motion_flows=None if flow is None else flow[m_rows], seed=seed)
     lut = np.concatenate([tid, np.array(extra_labels, np.uint8)])
     a0 = frames_off.index(0)
     return {
@@ -153,7 +174,7 @@ def label_snippet(
 
 def run_shard(
     manifest_path: str | os.PathLike,
-    flow_path: str | os.PathLike,
+    flow_path: str | os.PathLike | None,
     heatmap_path: str | os.PathLike,
     out_path: str | os.PathLike,
     split: str,
@@ -167,15 +188,20 @@ def run_shard(
 
     ``cfg`` is the validated ``pseudolabels`` config section; ``L`` is ``flow.L``; ``provenance`` the
     rule's param (:func:`tagseg.provenance.rule_param`): the flow and heatmap shards must match
-    it, and the output records it. Returns a summary (snippets, mean seconds per snippet).
+    it, and the output records it. ``flow_path`` None: still images (each labelled alone,
+    without motion). Returns a summary (snippets, mean seconds per snippet).
     """
+    import contextlib
+
     manifest = load(manifest_path)
     expect = Expectations.from_param(provenance, manifest) if provenance else None
     snippets = manifest.shard(split, int(shard))
     attrs = {"split": split, "shard": int(shard), "L": int(L), "flow": str(flow_path),
              "heatmaps": str(heatmap_path), "n_snippets": len(snippets)}
     secs = []
-    with h5io.open_artifact(flow_path, "flow", expect=expect and expect.of("flow")) as ff, \
+    flow_ctx = (contextlib.nullcontext(None) if flow_path is None else
+                h5io.open_artifact(flow_path, "flow", expect=expect and expect.of("flow")))
+    with flow_ctx as ff, \
             h5io.open_artifact(heatmap_path, "heatmaps", expect=expect and expect.of("heatmaps")) as hf, \
             h5io.write_artifact(out_path, "pseudolabels", config=dict(cfg), attrs=attrs,
                                 provenance=expect and expect.of("pseudolabels")) as out:

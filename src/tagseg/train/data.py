@@ -22,7 +22,7 @@ from ..classtable import IGNORE, ClassTable
 from ..datasets.manifest import Manifest, Snippet
 from ..errors import TagsegError
 from ..h5io import open_artifact
-from ..images import read_label, read_rgb
+from ..images import read_ground_truth, read_rgb
 from ..model.normalise import normalise_rgb
 from .readers import Readers
 from .resize import resize_artifact
@@ -205,7 +205,7 @@ class FrameDataset(Dataset):
             labels = self.lut[np.asarray(labs[i]).astype(np.intp)]
             labels = self._fitted(labels, "pseudo", "pseudo-labels", snippet)
         if "gt" in self.needs:
-            ids = read_label(snippet.gt)
+            ids = read_ground_truth(snippet.gt, self.manifest.table)
             train = self.manifest.table.to_train_ids(ids, str(snippet.gt))
             if train.shape != self.size:
                 import cv2

@@ -225,6 +225,28 @@ def init_state(path: str | os.PathLike, ncfg: NetConfig) -> dict[str, torch.Tens
     return load_state(path)
 
 
+def trained_model(path: str | os.PathLike | None, ncfg: NetConfig,
+                  classes: Sequence[str]) -> dict[str, torch.Tensor] | None:
+    """The weights of a trained tagseg model at ``path`` (rule ``train``'s ``model.pt``: a
+    variant's ``adapt_from`` source) when it is one, else None. Its network and classes must be
+    this run's, else :class:`TrainingError` naming the file."""
+    if not path or path in ("imagenet", "classifiers") or not os.path.isfile(path):
+        return None
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception:  # noqa: BLE001 - not a torch file: the other loaders say why
+        return None
+    if not (isinstance(obj, dict) and "meta" in obj and "model" in obj and "net" in obj["meta"]):
+        return None
+    meta = obj["meta"]
+    if list(meta.get("classes") or []) != list(classes):
+        raise TrainingError(f"{path}: trained on classes {meta.get('classes')}, this run has {list(classes)}")
+    if NetConfig(**meta["net"]) != ncfg:
+        raise TrainingError(f"{path}: its network {meta['net']} differs from this variant's "
+                            f"{ncfg.to_dict()} (train.model, two_stream)")
+    return obj["model"]
+
+
 def averaged(net: torch.nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
     """An exponential moving average of ``net``'s parameters and buffers (BatchNorm statistics
     included), updated after every step: ``ema = decay * ema + (1 - decay) * net``; None when
@@ -357,7 +379,11 @@ def train(
                       flow_scale=meta["flow_scale"], hflip=bool(cfg["hflip"]), readers=readers,
                       seed=seed)
     net = TwoStreamNet(ncfg)
-    if init == "imagenet":
+    start_from = trained_model(init, ncfg, classes)
+    if start_from is not None:  # fine-tuning a trained variant (adapt_from: domain adaptation)
+        net.load_state_dict(start_from)
+        log.info("initialised the whole network from the trained model %s", init)
+    elif init == "imagenet":
         log.info("initialised both streams from ImageNet weights %s", net.load_imagenet())
     elif init == "classifiers":
         raise TrainingError("train.model.init is 'classifiers' but no classifier checkpoint path was given")
