@@ -18,7 +18,9 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-# One line per problem, naming the key (snakemake.utils.validate would print the whole schema).
+# One line per problem, naming the key (snakemake.utils.validate would print the whole schema);
+# fills the schema's defaults into `config`, as snakemake.utils.validate(..., set_default=True)
+# does (tagseg.config: the same recipe, with copied defaults and null sections left alone).
 try:
     validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"),
              configfiles=workflow.overwrite_configfiles)

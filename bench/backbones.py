@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import yaml
 
+from tagseg.config import load_config
 from tagseg.heatmaps.cam import CAMNet
 from tagseg.model.two_stream import NetConfig, TwoStreamNet
 from tagseg.plan import flow_L
@@ -71,7 +71,7 @@ def cam_step(backbone: str, frozen: int, width: float, side: int, batch: int):
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    cfg = load_config(REPO / "config" / "config.yaml")  # validated, defaults filled
     synth = cfg["datasets"]["synthcity"]["synth"]
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", type=int, nargs=2, default=[synth["height"], synth["width"]], metavar=("H", "W"))
@@ -85,10 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     L = flow_L(cfg)
     eff_width = float(cfg["train"]["model"]["width"])
     rows = [("vgg16", 0, a.vgg_width), ("efficientnet_lite0", 0, eff_width),
-            ("efficientnet_lite0", int(cfg["train"]["model"].get("frozen_blocks", 0)), eff_width)]
+            ("efficientnet_lite0", int(cfg["train"]["model"]["frozen_blocks"]), eff_width)]
     cam_cfg = cfg["heatmaps"]["cam"]
     cam_rows = [("vgg16", 0, a.vgg_width), ("efficientnet_lite0", 0, float(cam_cfg["width"])),
-                ("efficientnet_lite0", int(cam_cfg.get("frozen_blocks", 0)), float(cam_cfg["width"]))]
+                ("efficientnet_lite0", int(cam_cfg["frozen_blocks"]), float(cam_cfg["width"]))]
     print(f"# torch {torch.__version__}, {a.threads} threads; two-stream {a.size[1]}x{a.size[0]} "
           f"batch {a.batch} L {L}; CAM {cam_cfg['input_size']} px batch {cam_cfg['batch_size']}")
     print("network\tbackbone\tfrozen_blocks\titerations_per_s\tvs_first")

@@ -58,7 +58,6 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-import yaml  # noqa: E402
 
 SECTIONS = ("flow", "heatmaps", "training", "inference", "determinism", "main_job", "projection")
 """Keys of the JSON report, one per measured section (and ``meta``, ``goals``)."""
@@ -97,8 +96,11 @@ def settings(tiny: bool) -> dict[str, Any]:
 
 
 def load_config() -> dict[str, Any]:
-    """The repository's config/config.yaml (the defaults every stage runs with)."""
-    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    """The repository's config/config.yaml, validated with the schema's defaults filled (what
+    every stage runs with)."""
+    from tagseg.config import load_config as load
+
+    return load(REPO / "config" / "config.yaml")
 
 
 def _bench_module(name: str):
@@ -271,7 +273,7 @@ def train_setup(cfg: Mapping[str, Any], backbone: str, width: float | None, size
     v = tcfg["variants"]["two_stream_pseudo"]
     seed_everything(seed)
     net = TwoStreamNet(net_config(tcfg, v, 19))
-    frozen = int(tcfg["model"].get("frozen_blocks", 0))
+    frozen = int(tcfg["model"]["frozen_blocks"])
     if frozen and backbone == "efficientnet_lite0":
         net.appearance.freeze(frozen)
     net.to(device).train()
@@ -283,7 +285,7 @@ def train_setup(cfg: Mapping[str, Any], backbone: str, width: float | None, size
         ctx = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
         with ctx:
             logits = net(b["rgb"], b["flow"])
-        loss = L.combine(loss_terms(logits, b, v["losses"], tcfg), tcfg.get("loss_weights", {}))
+        loss = L.combine(loss_terms(logits, b, v["losses"], tcfg), tcfg["loss_weights"])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from tagseg import plan
+from tagseg.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -96,7 +97,7 @@ def more_seeds(wd: Path, dataset: str, extra_names: list[str], seeds: list[int],
 
     torch.set_num_threads(1)
     os.chdir(wd)
-    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config = load_config(REPO / "config/config.yaml")  # validated, defaults filled
     config["device"] = "cpu"
     target = load(plan.manifest_path(dataset))
     val_flow = plan.shard_paths(config, "flow", dataset, config["predict"]["split"])

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
+from tagseg.config import load_config
 from tagseg.datasets.cityscapes import TABLE
 from tagseg.heatmaps.cam import CAMNet
 from tagseg.heatmaps.model import HeatmapModel
@@ -53,7 +53,7 @@ def bench(backbone: str, width: float, batch_norm: bool, device: torch.device, p
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["heatmaps"]
+    cfg = load_config(REPO / "config" / "config.yaml")["heatmaps"]  # validated, defaults filled
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backbones", nargs="+", default=["efficientnet_lite0", "vgg16"])
     p.add_argument("--widths", type=float, nargs="+", default=[0.125, 1.0], help="VGG-16 widths")
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--size", type=int, nargs=2, default=[256, 512], metavar=("H", "W"))
     p.add_argument("--scales", type=float, nargs="+", default=[float(s) for s in cfg["scales"]])
-    p.add_argument("--threads", type=int, default=int(cfg.get("threads", 2)))
+    p.add_argument("--threads", type=int, default=int(cfg["threads"]))
     p.add_argument("--cpu-only", action="store_true")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)

@@ -177,6 +177,7 @@ def proxy_experiment(results: str, split: str, shard: int, cfg: dict, seed: int 
 
 
 def main() -> None:
+    from tagseg.config import section
     from tagseg.pseudolabels.pipeline import label_window
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -191,16 +192,17 @@ def main() -> None:
     if a.proxy:
         import yaml
 
-        cfg = yaml.safe_load(open(a.config))["pseudolabels"]
+        cfg = section("pseudolabels", yaml.safe_load(open(a.config))["pseudolabels"])
         proxy_experiment(a.proxy, a.split, a.shard, cfg)
         return
     frames, flows, heat, gt, moving = synthetic_snippet(a.frames, *a.size)
     print(f"window: {a.frames} frames at {a.size[1]}x{a.size[0]}, 4 tagged classes")
-    label_window(frames[:2], flows[:1], heat[:2], moving, {"ablations": False})  # warm-up imports
+    label_window(frames[:2], flows[:1], heat[:2], moving, section("pseudolabels", {"ablations": False}))  # warm-up imports
     base = miou(heat.argmax(1), gt, 4)
     for backend in ("skimage", "opencv"):
         for solver in ("expansion", "per_class"):
-            cfg = {"superpixels": {"backend": backend}, "solver": solver, "ablations": False}
+            cfg = section("pseudolabels", {"superpixels": {"backend": backend}, "solver": solver,
+                                           "ablations": False})
             times, steps = [], {}
             for _ in range(a.repeat):
                 t0 = time.perf_counter()

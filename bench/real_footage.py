@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from tagseg.config import load_config
 from tagseg.datasets.cityscapes import TABLE
 from tagseg.heatmaps.model import imagenet_mapping, save_checkpoint
 from tagseg.retrieval.keyframes import score_keyframes
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--side", type=int, default=224)
     p.add_argument("--crops", type=int, default=3)
     a = p.parse_args(argv)
-    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["heatmaps"]
+    cfg = load_config(REPO / "config" / "config.yaml")["heatmaps"]  # validated, defaults filled
     im = dict(cfg["imagenet"], backbone="efficientnet_lite0", weights=None)
     heatmaps_cfg = {"imagenet": im}
     with tempfile.TemporaryDirectory() as tmp:

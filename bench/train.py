@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from tagseg.config import load_config, section
 from tagseg.datasets.manifest import load
 from tagseg.device import resolve
 from tagseg.logs import configure
@@ -61,17 +62,18 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     configure()
     torch.set_num_threads(args.threads)
-    full = yaml.safe_load(args.config.read_text())
+    full = load_config(args.config)  # validated, defaults filled
     cfg = copy.deepcopy(full["train"])
     for kv in args.set:
         k, _, v = kv.partition("=")
         apply(cfg, k, v)
+    cfg = section("train", cfg)  # the --set values checked against the schema
     cfg["model"]["flow_L"] = net_flow_L(full, cfg)
     m = load(args.results / "manifest.json")
     dev = resolve(args.device)
     t = time.perf_counter()
     s = train(m, cfg, args.variant, args.out / "model.pt", shard_paths(args.results, "train", m.shards["train"]),
-              device=dev, seed=int(full.get("seed", 0)) if args.seed is None else args.seed, offsets=full["frames"]["train_offsets"],
+              device=dev, seed=int(full["seed"]) if args.seed is None else args.seed, offsets=full["frames"]["train_offsets"],
               history_path=args.out / "train.json", progress=False)
     train_s = time.perf_counter() - t
     pcfg = dict(full["predict"])

@@ -31,7 +31,7 @@ def test_run_names_carry_the_training_seed():
     with pytest.raises(ValueError, match="unknown variant 'nope'"):
         plan.variant(CONFIG, "nope-seed1")
     # the seeds list is not part of what a training depends on
-    full = {**CONFIG, "flow": {"L": 10}, "train": {**CONFIG["train"], "model": {}}}
+    full = {**CONFIG, "flow": {"L": 10}, "train": {**CONFIG["train"], "model": {"flow_L": None}}}
     other = {**full, "train": {**full["train"], "seeds": [5]}}
     assert plan.train_config(full, "oracle-seed0") == plan.train_config(other, "oracle-seed0")
 

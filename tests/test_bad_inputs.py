@@ -62,6 +62,7 @@ from tagseg.errors import TagsegError
 from tagseg.flow import quality as flow_quality
 from tagseg.flow import stage as flow_stage
 from tagseg.flow.stage import provenance_config
+from tagseg.config import section
 from tagseg.flow.storage import write_pairs
 from tagseg.h5io import ArtifactError
 from tagseg.logs import _one_line_errors
@@ -633,7 +634,7 @@ def _flow_shard(path: Path, config: dict, manifest: Path, dataset: str = "tiny")
     with h5io.write_artifact(path, "flow", config=provenance_config(config["flow"]), provenance=made) as f:
         for k in range(2):
             write_pairs(f, f"town_{k:06d}_000005", np.arange(-4, 6), np.zeros((10, 2, H, W), np.float32),
-                        {"encoding": "float32", "compression": "none"})
+                        section("flow.storage", {"encoding": "float32", "compression": "none"}))
     return path
 
 

@@ -121,4 +121,4 @@ def test_quality_without_ground_truth_says_so(tmp_path):
 
 def test_unknown_backend_names_config_key():
     with pytest.raises(ValueError, match="flow.backend"):
-        stage.make_backend({"backend": "farneback"})
+        stage.make_backend({**CFG, "backend": "farneback"})

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from tagseg.config import section
 from tagseg.datasets.cityscapes import TABLE
 from tagseg.datasets.manifest import Manifest, Snippet
 from tagseg.h5io import ArtifactError, write_artifact
@@ -42,13 +43,16 @@ LABEL_IDS = {"road": 7, "building": 11, "sky": 23, "car": 26}
 H, W = 32, 64
 N_FRAMES, ANNOTATED = 12, 5
 
-CAM_CFG = {"width": 0.0625, "channels": 16, "batch_norm": True, "loss": "softmax",
-           "input_size": 32, "epochs": 12, "batch_size": 8, "lr": 3e-3, "weight_decay": 0.0,
-           "val_fraction": 0.25, "crop_scale": [0.5, 1.0], "jitter": 0.1}
-CFG = {"heads": {"foreground": "auto", "background": "cam"},
-       "imagenet": {"weights": None, "allow_download": False, "classes": {}},
-       "cam": CAM_CFG, "scales": [1.0, 2.0], "store_scale": 0.5, "batch_frames": 4,
-       "precision": "fp32", "threads": 1, "mask_threshold": 0.2}
+# Validated sections (tagseg.config.section): keys left out take the schema's defaults.
+CAM_CFG = section("heatmaps.cam", {
+    "width": 0.0625, "channels": 16, "batch_norm": True, "loss": "softmax", "input_size": 32,
+    "epochs": 12, "batch_size": 8, "lr": 3e-3, "weight_decay": 0.0, "val_fraction": 0.25,
+    "crop_scale": [0.5, 1.0], "jitter": 0.1})
+CFG = section("heatmaps", {
+    "heads": {"foreground": "auto", "background": "cam"},
+    "imagenet": {"weights": None, "allow_download": False, "classes": {}},
+    "cam": CAM_CFG, "scales": [1.0, 2.0], "store_scale": 0.5, "batch_frames": 4,
+    "precision": "fp32", "threads": 1, "mask_threshold": 0.2})
 
 
 def _noisy(colour, shape, rng):
@@ -160,7 +164,8 @@ def test_heads_tagged_class_without_images_or_mapping_is_an_error(tmp_path):
     cfg["heads"]["background"] = "imagenet"
     with pytest.raises(WeightsError, match=r"class 'road'.*heatmaps.imagenet.weights"):
         resolve_heads(["road"], {}, cfg, tmp_path, TABLE)
-    cfg["imagenet"] = {"weights": "x.pth", "allow_download": False, "classes": {"car": [817]}}
+    cfg["imagenet"] = section("heatmaps.imagenet", {"weights": "x.pth", "allow_download": False,
+                                                    "classes": {"car": [817]}})
     with pytest.raises(ClassHeadError, match=r"class 'road'.*heatmaps.imagenet.classes"):
         resolve_heads(["road"], {}, cfg, tmp_path, TABLE)
     # auto: ImageNet for mapped foreground classes once weights are available
@@ -279,7 +284,7 @@ def test_heatmap_offsets_union_train_offsets_and_flow_window():
     cfg = {"frames": {"train_offsets": [0, 7]}, "flow": {"L": 10}}
     assert heatmap_offsets(cfg) == [-4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 7]
     assert heatmap_offsets({"frames": {"train_offsets": [0]}, "flow": {"L": 2}}) == [0, 1]
-    assert heatmap_offsets({"frames": {"train_offsets": [0]}}) == list(range(-4, 6))
+    assert heatmap_offsets({"frames": {"train_offsets": [0]}, "flow": section("flow")}) == list(range(-4, 6))
 
 
 # --------------------------------------------------------------------------- storage
@@ -421,8 +426,9 @@ def test_imagenet_download_from_a_local_server(tmp_path):
 def test_model_with_imagenet_foreground_and_cam_background(trained, tmp_path):
     root, m, _ = trained
     cfg = copy.deepcopy(CFG)
-    cfg["imagenet"] = {"weights": str(_tiny_imagenet_file(tmp_path)), "allow_download": False,
-                       "width": 0.0625, "classes": {"car": [817, 511]}}
+    cfg["imagenet"] = section("heatmaps.imagenet", {
+        "weights": str(_tiny_imagenet_file(tmp_path)), "allow_download": False, "width": 0.0625,
+        "classes": {"car": [817, 511]}})
     cfg["cam"] = dict(CAM_CFG, epochs=1, weights="none")
     run_classifiers(root / "manifest.json", cfg, tmp_path / "m.pt", tmp_path / "a.json",
                     torch.device("cpu"), progress=False)

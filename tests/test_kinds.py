@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tagseg.classtable import IGNORE, ClassTable, Label
+from tagseg.config import section
 from tagseg.datasets import cityscapes, kinds, webvideos
 from tagseg.datasets.extra import combine
 from tagseg.datasets.manifest import Manifest, ManifestError, Snippet, load
@@ -89,7 +90,7 @@ def test_config_imagenet_classes_override_entries_of_the_tables_mapping():
     assert imagenet_mapping(cityscapes.TABLE, {"imagenet": {"classes": None}}) == cityscapes.TABLE.imagenet_classes
     m = imagenet_mapping(cityscapes.TABLE, {"imagenet": {"classes": {"car": [1], "bus": []}}})
     assert m["car"] == [1] and "bus" not in m and m["truck"] == cityscapes.TABLE.imagenet_classes["truck"]
-    assert imagenet_mapping(TOY, {}) == {"cat": [281, 282], "dog": [207]}
+    assert imagenet_mapping(TOY, section("heatmaps")) == {"cat": [281, 282], "dog": [207]}
 
 
 # --------------------------------------------------------------------------- manifest -> stages -> evaluation

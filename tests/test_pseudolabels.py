@@ -12,6 +12,7 @@ from tagseg.pseudolabels import unaries
 from tagseg.pseudolabels.gmm import fit_weighted_gmm
 from tagseg.pseudolabels.graph import build_graph, pairwise_weights, spatial_edges, temporal_edges
 from tagseg.pseudolabels.motion import inside_outside, motion_boundaries, orientation_boundaries, ray_votes
+from tagseg.config import section
 from tagseg.pseudolabels.pipeline import label_window
 from tagseg.pseudolabels.solve import alpha_expansion, per_class_cuts, potts_energy, solve
 from tagseg.plan import flow_window as window_offsets
@@ -243,7 +244,7 @@ def test_unary_terms_are_distributions():
 
 def test_label_window_beats_heatmap_argmax_and_is_deterministic():
     frames, flows, heat, gt = scene()
-    cfg = {"superpixels": {"pixels_per_superpixel": 40}}
+    cfg = section("pseudolabels", {"superpixels": {"pixels_per_superpixel": 40}})
     r = label_window(frames, flows[:-1], heat, np.array([False, False, True]), cfg)
     assert r.labels.shape == gt.shape and r.confidence.shape == gt.shape
     assert ((r.confidence >= 0) & (r.confidence <= 1)).all()
@@ -257,16 +258,17 @@ def test_label_window_beats_heatmap_argmax_and_is_deterministic():
 def test_label_window_single_frame_and_unsure():
     frames, _, heat, gt = scene(F=1)
     r = label_window(frames, None, heat, np.zeros(3, bool),
-                     {"unsure_below": 0.99, "ablations": False, "superpixels": {"pixels_per_superpixel": 40}})
+                     section("pseudolabels", {"unsure_below": 0.99, "ablations": False,
+                                              "superpixels": {"pixels_per_superpixel": 40}}))
     assert (r.labels == -1).any() and r.ablations == {}
 
 
 def test_label_window_rejects_mismatched_shapes():
     frames, flows, heat, _ = scene(F=3)
     with pytest.raises(ValueError, match="flows must be"):
-        label_window(frames, flows, heat, np.zeros(3, bool))
+        label_window(frames, flows, heat, np.zeros(3, bool), section("pseudolabels"))
     with pytest.raises(ValueError, match="no tagged classes"):
-        label_window(frames, flows[:-1], heat[:, :0], np.zeros(0, bool))
+        label_window(frames, flows[:-1], heat[:, :0], np.zeros(0, bool), section("pseudolabels"))
 
 
 # ----------------------------------------------------------------------------- stage helpers & storage

@@ -11,6 +11,7 @@ import pytest
 from tagseg import h5io
 from tagseg.classes import CLASS_NAMES, train_id_to_label_id_lut
 from tagseg.datasets.manifest import Manifest, Snippet
+from tagseg.config import section
 from tagseg.flow.storage import write_pairs
 from tagseg.heatmaps.storage import write_snippet
 from tagseg.pseudolabels.quality import evaluate
@@ -72,7 +73,7 @@ def _write_inputs(tmp_path, n=2, size=(H, W), heat_frames=OFFS, flow_pairs=OFFS)
             fl = flow[rows]
             if size != (H, W):
                 fl = np.zeros((len(rows), 2) + tuple(size), np.float32)
-            write_pairs(f, s.id, np.array(flow_pairs), fl, {"encoding": "float32", "compression": "none"})
+            write_pairs(f, s.id, np.array(flow_pairs), fl, section("flow.storage", {"encoding": "float32", "compression": "none"}))
     with h5io.write_artifact(tmp_path / "heat.h5", "heatmaps") as f:
         for s, (_, _, maps, _) in zip(snippets, datas):
             rows = [OFFS.index(o) for o in heat_frames]
@@ -82,8 +83,8 @@ def _write_inputs(tmp_path, n=2, size=(H, W), heat_frames=OFFS, flow_pairs=OFFS)
 
 def test_run_shard_writes_labels_and_quality(tmp_path):
     m, datas = _write_inputs(tmp_path)
-    cfg = {"superpixels": {"pixels_per_superpixel": 30}, "lambda_a": 2.0, "lambda_m": 1.0,
-           "lambda_c": 2.0, "solver": "expansion"}
+    cfg = section("pseudolabels", {"superpixels": {"pixels_per_superpixel": 30}, "lambda_a": 2.0,
+                                   "lambda_m": 1.0, "lambda_c": 2.0, "solver": "expansion"})
     out = tmp_path / "pl" / "shard-0.h5"
     summary = run_shard(tmp_path / "manifest.json", tmp_path / "flow.h5", tmp_path / "heat.h5", out,
                         "val", 0, cfg, L=4)
@@ -109,7 +110,7 @@ def test_mismatched_inputs_name_both_files(tmp_path):
     _write_inputs(tmp_path, n=1, flow_pairs=[1, 2])
     with pytest.raises(PseudoLabelInputError, match=r"heat\.h5.*flow\.h5"):
         run_shard(tmp_path / "manifest.json", tmp_path / "flow.h5", tmp_path / "heat.h5",
-                  tmp_path / "out.h5", "val", 0, {}, L=4)
+                  tmp_path / "out.h5", "val", 0, section("pseudolabels"), L=4)
     assert not (tmp_path / "out.h5").exists()  # nothing half-written
 
 
@@ -117,7 +118,7 @@ def test_mismatched_sizes_name_both_files(tmp_path):
     _write_inputs(tmp_path, n=1, size=(16, 32))
     with pytest.raises(PseudoLabelInputError, match=r"16x32.*flow\.h5"):
         run_shard(tmp_path / "manifest.json", tmp_path / "flow.h5", tmp_path / "heat.h5",
-                  tmp_path / "out.h5", "val", 0, {}, L=4)
+                  tmp_path / "out.h5", "val", 0, section("pseudolabels"), L=4)
 
 
 def test_snippet_without_tags_fails_naming_it(tmp_path):
@@ -126,7 +127,7 @@ def test_snippet_without_tags_fails_naming_it(tmp_path):
     m.save(tmp_path / "manifest.json")
     with pytest.raises(PseudoLabelInputError, match="town_000000_000019.*no tagged classes"):
         run_shard(tmp_path / "manifest.json", tmp_path / "flow.h5", tmp_path / "heat.h5",
-                  tmp_path / "out.h5", "val", 0, {}, L=4)
+                  tmp_path / "out.h5", "val", 0, section("pseudolabels"), L=4)
 
 
 def test_rules_dry_run(tmp_path):
@@ -165,7 +166,7 @@ def test_partial_tags_label_the_keyword_against_an_unsure_background(tmp_path):
     for s in m.snippets:
         s.tags, s.extra = ["car"], {"tags_complete": False}
     m.save(tmp_path / "manifest.json")
-    cfg = {"superpixels": {"pixels_per_superpixel": 30}, "solver": "expansion"}
+    cfg = section("pseudolabels", {"superpixels": {"pixels_per_superpixel": 30}, "solver": "expansion"})
     out = tmp_path / "pl" / "shard-0.h5"
     run_shard(tmp_path / "manifest.json", tmp_path / "flow.h5", tmp_path / "heat.h5", out, "val", 0, cfg, L=4)
     gt = datas[0][3]

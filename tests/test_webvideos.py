@@ -11,6 +11,7 @@ import yaml
 
 from tagseg import classes as C
 from tagseg import plan
+from tagseg.config import section, validate
 from tagseg.datasets import extra, webvideos
 from tagseg.datasets.manifest import Manifest, ManifestError, Snippet, load
 from tagseg.plan import frame_span, needed_offsets
@@ -49,7 +50,7 @@ def webvideos_city(cls: str) -> str:
 
 def test_windows():
     assert frame_span(OFFSETS) == (-1, 3)
-    assert frame_span(needed_offsets({"frames": {"train_offsets": [0]}})) == (-4, 6)
+    assert frame_span(needed_offsets({"frames": {"train_offsets": [0]}, "flow": section("flow")})) == (-4, 6)
     assert webvideos.window_starts(25, -1, 3) == [1, 6, 11, 16, 21]  # last window: frames 20..24
     assert webvideos.window_starts(25, -1, 3, stride=10) == [1, 11, 21]
     assert webvideos.window_starts(4, -1, 3) == []
@@ -86,16 +87,17 @@ def test_manifest_from_clips(tmp_path):
 
 
 def _config(extra_datasets):
-    return {
+    return validate({  # defaults filled, as the Snakefile does
         "datasets": {
-            "city": {"kind": "synthcity", "root": "data/city", "shards": {"train": 2, "val": 1}},
+            "city": {"kind": "synthcity", "root": "data/city", "resize": 1.0, "min_tag_fraction": 0.0,
+                     "shards": {"train": 2, "val": 1}},
             "web": {"kind": "webvideos", "source": "city", "root": "results/web/frames",
                     "shards": {"train": 1}},
         },
         "train": {"extra_datasets": extra_datasets, "variants": {
             "two_stream_pseudo": {"two_stream": True, "losses": ["tag", "heatmap", "crf", "pseudo"]},
             "oracle": {"two_stream": True, "losses": ["gt"]}}},
-    }
+    })
 
 
 def test_train_inputs_with_extra_datasets():
@@ -184,7 +186,7 @@ def test_combine_and_frame_dataset_resize(tmp_path):
     # a target snippet of the wrong size is still an error (only extra snippets are resized)
     bad = Readers(stack=lambda f, sid, c, L: np.ones((2 * L, h, w), np.float32))
     with pytest.raises(ValueError, match="expected the working size"):
-        FrameDataset(m, "train", needs=["flow"], shards=shards, flow_L=2, readers=bad)[0]
+        FrameDataset(m, "train", needs=["flow"], shards=shards, flow_L=2, flow_scale=1.0, readers=bad)[0]
 
 
 def test_resize_artifact_nearest_and_flow_scale():

@@ -72,7 +72,7 @@ def _manifest(args: argparse.Namespace) -> int:
     if args.dataset not in config["datasets"]:
         raise ValueError(f"unknown dataset {args.dataset!r}: not under 'datasets' in {args.config}")
     cfg = config["datasets"][args.dataset]
-    if cfg.get("kind") == "webvideos":
+    if cfg["kind"] == "webvideos":
         raise ValueError(f"dataset {args.dataset!r} is of kind 'webvideos': its manifest is made from "
                          f"retrieved clips by the Snakemake rule 'webvideos_manifest' (target "
                          f"results/{args.dataset}/manifest.json), not by 'tagseg manifest'")

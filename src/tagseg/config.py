@@ -1,7 +1,25 @@
-"""Load and validate the pipeline config outside Snakemake (CLI, tests, benchmarks)."""
+"""Validate the pipeline config and fill its defaults from the schema (Snakefile, CLI, tests,
+benchmarks).
+
+``config/schema.yaml`` is the one place that holds every default. :func:`validate` checks a
+config against it and fills each missing key that has a ``default:``, at every depth (also in
+the per-dataset entries under ``datasets:``, reached through ``additionalProperties``, ``if`` /
+``then`` and ``$ref``). The filling is the recipe Snakemake's own
+``snakemake.utils.validate(config, schema, set_default=True)`` uses
+(snakemake/snakemake, src/snakemake/utils.py, ``validate`` -> ``extend_with_default``, taken from
+the jsonschema FAQ, https://python-jsonschema.readthedocs.io/en/latest/faq/), with two
+differences: each default is deep-copied (a ``default: {}`` filled in two dataset entries must
+not be one shared dict that the nested defaults are then written into), and a non-object
+instance is left alone (Snakemake's recipe fails on ``retrieval.local``'s null default). The
+Snakefile calls :func:`validate` rather than Snakemake's, which prints the whole schema on an
+error; code downstream reads the validated config with ``cfg[key]`` and spreads no literal
+defaults of its own.
+"""
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -9,12 +27,41 @@ from typing import Any
 
 import jsonschema
 import yaml
+from jsonschema import validators
+
+from .errors import TagsegError
 
 SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(TagsegError, ValueError):
     """The config breaks the schema; the message names the key."""
+
+
+def _extend_with_default(validator_class: type) -> type:
+    """``validator_class`` whose ``properties`` keyword first sets each missing property that
+    has a ``default`` to a deep copy of it (Snakemake's / the jsonschema FAQ's recipe)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator: Any, properties: Mapping[str, Any], instance: Any,
+                     schema: Mapping[str, Any]):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if isinstance(sub, Mapping) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+DefaultFillingValidator = _extend_with_default(jsonschema.Draft202012Validator)
+"""Draft 2020-12 validator that fills defaults while it validates."""
+
+
+@functools.lru_cache(maxsize=8)
+def _schema(path: str) -> dict[str, Any]:
+    """The schema at ``path`` (cached; never mutated: filled defaults are copies)."""
+    return yaml.safe_load(Path(path).read_text())
 
 
 MAX_PROBLEMS = 8
@@ -64,14 +111,20 @@ def _problem_lines(error: jsonschema.ValidationError, origins: Mapping[str, str]
 
 
 def problems(config: Any, schema_path: str | os.PathLike = SCHEMA,
-             configfiles: Sequence[str | os.PathLike] = ()) -> list[str]:
+             configfiles: Sequence[str | os.PathLike] = (), set_default: bool = True) -> list[str]:
     """Every way ``config`` breaks the schema, one short line each, naming the key.
 
     ``configfiles``: the files given to ``--configfile``; an unknown top-level key is traced to
     the file that holds it (a target that followed ``--configfile`` and was read as config).
+    ``set_default``: fill the schema's defaults into ``config`` (in place) while checking it.
     """
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    return _problems(config, _schema(str(Path(schema_path).resolve())), configfiles, set_default)
+
+
+def _problems(config: Any, schema: Mapping[str, Any], configfiles: Sequence[str | os.PathLike],
+              set_default: bool) -> list[str]:
+    cls = DefaultFillingValidator if set_default else jsonschema.Draft202012Validator
+    validator = cls(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     origins: dict[str, str] = {}
     if errors:
@@ -92,16 +145,46 @@ def problems(config: Any, schema_path: str | os.PathLike = SCHEMA,
 
 
 def validate(config: dict[str, Any], schema_path: str | os.PathLike = SCHEMA,
-             configfiles: Sequence[str | os.PathLike] = ()) -> None:
-    """Validate ``config`` against the schema; raise :class:`ConfigError` naming the bad keys,
-    one line each (:func:`problems`)."""
-    lines = problems(config, schema_path, configfiles)
+             configfiles: Sequence[str | os.PathLike] = (), set_default: bool = True) -> dict[str, Any]:
+    """Validate ``config`` against the schema and fill its defaults in place (``set_default``);
+    raise :class:`ConfigError` naming the bad keys, one line each (:func:`problems`).
+    Returns ``config``."""
+    lines = problems(config, schema_path, configfiles, set_default)
     if lines:
         raise ConfigError("\n".join(lines))
+    return config
+
+
+def section(name: str, values: Mapping[str, Any] | None = None,
+            schema_path: str | os.PathLike = SCHEMA) -> dict[str, Any]:
+    """Config section ``name`` (a top-level key, or dotted: ``train.crf``) as the pipeline sees
+    it: a deep copy of ``values`` (None: empty) validated, with the schema's defaults filled.
+
+    For callers outside Snakemake that hold part of a section (tests, benchmarks): ``section(
+    "pseudolabels", {"ablations": False})``. An unknown or bad key raises :class:`ConfigError`
+    naming it.
+    """
+    parts = name.split(".")
+    schema = dict(_schema(str(Path(schema_path).resolve())))
+    schema.pop("required", None)  # only this section is checked
+    node: Any = copy.deepcopy(dict(values or {}))
+    for key in reversed(parts):
+        node = {key: node}
+    lines = _problems(node, schema, (), True)
+    if lines:
+        raise ConfigError("\n".join(lines))
+    for key in parts:
+        node = node[key]
+    return node
+
+
+def defaults(name: str) -> dict[str, Any]:
+    """The schema's defaults of config section ``name`` (see :func:`section`)."""
+    return section(name)
 
 
 def load_config(path: str | os.PathLike = "config/config.yaml") -> dict[str, Any]:
-    """Read a YAML config and validate it."""
+    """Read a YAML config, validate it and fill its defaults."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")

@@ -165,10 +165,6 @@ def is_still(config: Mapping[str, Any], dataset: str) -> bool:
 
 # --------------------------------------------------------------------------- frame windows
 
-DEFAULT_FLOW_L = 10
-"""``flow.L`` when a config leaves it out: flow fields per stack (Saleh et al.: 10)."""
-
-
 def check_flow_L(L: Any) -> int:
     """``flow.L`` as an int, checked: an even number >= 2 (the stack is centred on its frame)."""
     L = int(L)
@@ -178,8 +174,8 @@ def check_flow_L(L: Any) -> int:
 
 
 def flow_L(config: Mapping[str, Any]) -> int:
-    """``flow.L`` of the config (default :data:`DEFAULT_FLOW_L`), checked."""
-    return check_flow_L((config.get("flow") or {}).get("L", DEFAULT_FLOW_L))
+    """``flow.L`` of the validated config (its default: config/schema.yaml), checked."""
+    return check_flow_L(config["flow"]["L"])
 
 
 def flow_window(L: int, center: int = 0) -> list[int]:
@@ -293,9 +289,9 @@ def ablation_seeds_paths(dataset: str) -> dict[str, str]:
 
 def needs_of(v: Mapping[str, Any]) -> list[str]:
     """Sample inputs a variant section reads, in this order: flow, heatmaps, pseudo, gt."""
-    losses = v.get("losses") or ()
+    losses = v["losses"]
     needs = []
-    if v.get("two_stream", False):
+    if v["two_stream"]:
         needs.append("flow")
     if "heatmap" in losses:
         needs.append("heatmaps")
@@ -311,7 +307,7 @@ def net_flow_L(config: Mapping[str, Any], train: Mapping[str, Any] | None = None
 
     ``train``: a ``train`` section to read instead of the config's (benchmarks' overrides).
     """
-    own = (train if train is not None else config["train"])["model"].get("flow_L")
+    own = (train if train is not None else config["train"])["model"]["flow_L"]
     return int(own) if own is not None else flow_L(config)
 
 
@@ -427,7 +423,7 @@ def train_inputs(config: Mapping[str, Any], dataset: str, name: str) -> dict[str
         if need in STAGE_OF_INPUT:
             stage = STAGE_OF_INPUT[need]
             d[need] = [p for ds in (*own, *used) for p in shard_paths(config, stage, ds, "train")]
-    if (config["train"].get("model") or {}).get("init") == "classifiers":
+    if config["train"]["model"]["init"] == "classifiers":
         d["init"] = classifier_paths(dataset)["model"]
     src = adapt_from(config, name)
     if src is not None:
@@ -497,9 +493,9 @@ def retrieval_index(config: Mapping[str, Any], dataset: str) -> str | None:
     cfg, ds = retrieval_config(config, dataset), dataset_cfg(config, dataset)
     if cfg["backend"] != "index":
         return None
-    if cfg.get("local"):
+    if cfg["local"]:
         return f"{local_catalogue_dir(dataset)}/catalogue.json"
-    if cfg.get("index"):
+    if cfg["index"]:
         return str(cfg["index"])
     if rendered(ds):
         return f"{ds['root']}/web/catalogue.json"
@@ -509,9 +505,9 @@ def retrieval_index(config: Mapping[str, Any], dataset: str) -> str | None:
 def retrieval_catalogue(config: Mapping[str, Any], dataset: str) -> list[str]:
     """The catalogue file when a rule of this workflow writes it (rendered web videos, local videos)."""
     cfg, ds = retrieval_config(config, dataset), dataset_cfg(config, dataset)
-    if cfg["backend"] == "index" and cfg.get("local"):
+    if cfg["backend"] == "index" and cfg["local"]:
         return [f"{local_catalogue_dir(dataset)}/catalogue.json"]
-    if cfg["backend"] == "index" and not cfg.get("index") and rendered(ds):
+    if cfg["backend"] == "index" and not cfg["index"] and rendered(ds):
         return [f"{ds['root']}/web/truth.json"]
     return []
 
@@ -526,7 +522,7 @@ def retrieval_checkpoint(config: Mapping[str, Any], dataset: str) -> dict[str, s
 def retrieval_truth(config: Mapping[str, Any], dataset: str) -> str:
     """Truth of ``retrieval_quality``: the labelled spans of ``retrieval.local``, or synthcity's
     rendered web videos."""
-    if retrieval_config(config, dataset).get("local"):
+    if retrieval_config(config, dataset)["local"]:
         return f"{local_catalogue_dir(dataset)}/truth.json"
     ds = dataset_cfg(config, dataset)
     if not rendered(ds):
@@ -547,8 +543,8 @@ def retrieval_class_records(config: Mapping[str, Any], dataset: str, stage: str,
 
 
 def report_cfg(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Config section ``report`` with defaults (``frames`` 4, ``ablation`` True)."""
-    return {"frames": 4, "ablation": True, **dict(config.get("report") or {})}
+    """Config section ``report`` of the validated config (its defaults: config/schema.yaml)."""
+    return dict(config["report"])
 
 
 def report_inputs(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .classtable import ClassTable
+from .config import section
 from .crf import CRFParams, dense_crf
 from .datasets.manifest import Manifest, Snippet
 from .h5io import open_artifact, write_json
@@ -94,11 +95,12 @@ def predict_split(
 ) -> dict[str, Any]:
     """Write raw / CRF / overlay PNGs for every snippet of ``split``; returns timing figures.
 
-    ``cfg`` is the config ``predict`` section (``crf`` parameters, ``overlays``); ``backbone``
+    ``cfg`` is the config ``predict`` section (``crf`` parameters, ``overlays``; keys left out
+    take the schema's defaults, :func:`tagseg.config.section`); ``backbone``
     (``train.model.backbone``), when given, must be the checkpoint's; ``provenance`` (the rule's
     param, :func:`tagseg.provenance.rule_param`): the flow shards must match it.
     """
-    cfg = dict(cfg or {})
+    cfg = section("predict", cfg)
     device = torch.device(device)
     net, meta = load_model(model_path, variant, list(manifest.classes), backbone)
     net.to(device).eval()
@@ -113,7 +115,7 @@ def predict_split(
                               f"section; rerun: snakemake --forcerun=train <target>")
     flow_scale = float(meta.get("flow_scale", 10.0))
     readers = readers or Readers()
-    params = CRFParams.from_config(cfg.get("crf"), width=int(manifest.size[1]))
+    params = CRFParams.from_config(cfg["crf"], width=int(manifest.size[1]))
     lut = label_id_lut(manifest.table, manifest.classes)
     out = Path(out_dir)
     files: dict[int, Any] = {}
@@ -148,7 +150,7 @@ def predict_split(
             name = f"{s.id}_{variant}_labelIds.png"
             write_png(out / "raw" / s.city / name, lut[raw])
             write_png(out / "crf" / s.city / name, lut[refined])
-            if cfg.get("overlays", True):
+            if cfg["overlays"]:
                 for tag, index in (("raw", raw), ("crf", refined)):
                     write_png(out / "overlay" / s.city / f"{s.id}_{tag}.png",
                               overlay(full, index, manifest.table, manifest.classes))

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from .classtable import ClassTable
+from .config import section
 from .h5io import atomic_path
-from .plan import report_cfg
 
 log = logging.getLogger("tagseg.report")
 
@@ -384,11 +384,11 @@ def make_figures(
 
     ``pred_root`` is ``results/{dataset}/predict/{variant}`` of the default variant;
     ``ablation`` the ``ablation.json`` (None: the table holds the default variant only);
-    ``cfg`` the config ``report`` section. Returns a summary (written files, frame accuracies).
+    ``cfg`` the config ``report`` section (keys left out: the schema's defaults). Returns a summary (written files, frame accuracies).
     """
     from .datasets.manifest import load
 
-    cfg = report_cfg({"report": cfg or {}})
+    cfg = section("report", cfg)
     out = Path(out_dir)
     frames_out = Path(frames_dir) if frames_dir is not None else out / "frames"
     m = _read_json(metrics)

@@ -5,6 +5,12 @@ import re as _re
 from tagseg import plan
 from tagseg.datasets import listing as dataset_listing
 from tagseg.datasets import webvideos as webvideos_data
+from tagseg.config import validate as _validate_config
+
+# Every rule reads the validated config, defaults filled from config/schema.yaml. The Snakefile
+# has done so already (this is idempotent); a Snakefile that only includes rule files (tests)
+# gets the defaults here.
+_validate_config(config)
 
 
 wildcard_constraints:
@@ -101,7 +107,7 @@ def synth_params(wildcards):
     `layout` (a key of synthcity.layouts.LAYOUTS) set to its kind for kinds other than
     synthcity (whose layout, cityscapes, is the default)."""
     cfg = dataset_cfg(synth_dataset(wildcards))
-    synth = dict(cfg.get("synth", {}))
+    synth = dict(cfg["synth"])  # a rendered dataset has one (synthcity: the schema's defaults)
     if cfg["kind"] != "synthcity":
         synth["layout"] = cfg["kind"]
     return synth

@@ -10,7 +10,7 @@ rule synthesize:
         "{root}.synthesize.log",
     benchmark:
         "{root}.synthesize.tsv"
-    threads: lambda w: dataset_cfg(synth_dataset(w)).get("synth", {}).get("workers", 1)
+    threads: lambda w: dataset_cfg(synth_dataset(w))["synth"]["workers"]
     resources:
         mem_mb=2000,
         runtime=30,

@@ -18,7 +18,7 @@ rule flow:
         "results/{dataset}/logs/flow/{split}-{shard}.log",
     benchmark:
         "results/{dataset}/benchmarks/flow/{split}-{shard}.tsv"
-    threads: config["flow"].get("threads", 2)
+    threads: config["flow"]["threads"]
     resources:
         mem_mb=4000,
         runtime=360,

@@ -19,7 +19,7 @@ rule classifiers:
         "results/{dataset}/logs/classifiers/train.log",
     benchmark:
         "results/{dataset}/benchmarks/classifiers/train.tsv"
-    threads: config["heatmaps"].get("threads", 2)
+    threads: config["heatmaps"]["threads"]
     resources:
         mem_mb=4000,
         runtime=12 * 60,
@@ -46,7 +46,7 @@ rule heatmaps:
         "results/{dataset}/logs/heatmaps/{split}-{shard}.log",
     benchmark:
         "results/{dataset}/benchmarks/heatmaps/{split}-{shard}.tsv"
-    threads: config["heatmaps"].get("threads", 2)
+    threads: config["heatmaps"]["threads"]
     resources:
         mem_mb=4000,
         runtime=4 * 60,

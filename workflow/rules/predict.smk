@@ -14,7 +14,7 @@ rule predict:
     params:
         cfg=lambda w: config["predict"],
         provenance=lambda w: plan.predict_provenance(config, w.dataset, w.variant),
-        backbone=config["train"]["model"].get("backbone", "vgg16"),
+        backbone=config["train"]["model"]["backbone"],
         device=config["device"],
     log:
         "results/{dataset}/logs/predict/{variant}.log",

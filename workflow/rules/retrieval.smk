@@ -19,7 +19,7 @@ rule retrieval_webvideos:
         catalogue="{root}/web/catalogue.json",
         truth="{root}/web/truth.json",
     params:
-        cfg=lambda w: {k: retrieval_cfg().get(k) for k in ("classes", "web")},
+        cfg=lambda w: {k: retrieval_cfg()[k] for k in ("classes", "web")},
     log:
         "logs/retrieval_webvideos/{root}.log",
     benchmark:
@@ -39,7 +39,7 @@ rule retrieval_local_catalogue:
         catalogue="results/{dataset}/retrieval/local/catalogue.json",
         truth="results/{dataset}/retrieval/local/truth.json",
     params:
-        cfg=lambda w: {k: retrieval_cfg(w).get(k) for k in ("classes", "keywords", "local")},
+        cfg=lambda w: {k: retrieval_cfg(w)[k] for k in ("classes", "keywords", "local")},
     log:
         "results/{dataset}/logs/retrieval/local_catalogue.log",
     benchmark:
@@ -87,7 +87,7 @@ rule retrieval_thumbnails:
     params:
         cfg=lambda w: retrieval_cfg(w),
         device=config["device"],
-        heatmaps=lambda w: config.get("heatmaps"),
+        heatmaps=lambda w: config["heatmaps"],
     log:
         "results/{dataset}/logs/retrieval/thumbnails-{cls}.log",
     benchmark:
@@ -134,7 +134,7 @@ rule retrieval_keyframes:
     params:
         cfg=lambda w: retrieval_cfg(w),
         device=config["device"],
-        heatmaps=lambda w: config.get("heatmaps"),
+        heatmaps=lambda w: config["heatmaps"],
     log:
         "results/{dataset}/logs/retrieval/keyframes-{cls}.log",
     benchmark:
@@ -160,7 +160,7 @@ rule retrieval_clips:
     params:
         cfg=lambda w: retrieval_cfg(w),
         device=config["device"],
-        heatmaps=lambda w: config.get("heatmaps"),
+        heatmaps=lambda w: config["heatmaps"],
     log:
         "results/{dataset}/logs/retrieval/clips-{cls}.log",
     benchmark:

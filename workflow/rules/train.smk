@@ -23,7 +23,7 @@ rule train:
         "results/{dataset}/logs/train/{variant}.log",
     benchmark:
         "results/{dataset}/benchmarks/train/{variant}.tsv"
-    threads: config["train"].get("threads", 2)
+    threads: config["train"]["threads"]
     resources:
         mem_mb=8000,
         runtime=24 * 60,

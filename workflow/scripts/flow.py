@@ -8,7 +8,7 @@ configure(snakemake.log[0])
 # config key `deterministic`: read from the config, not a param, so switching it does not
 # rerun finished jobs (tagseg.device.deterministic)
 torch_backend = snakemake.config["flow"]["backend"] == "torch"  # opencv: no torch at all
-with deterministic(snakemake.config.get("deterministic", False) if torch_backend else False):
+with deterministic(snakemake.config["deterministic"] if torch_backend else False):
     run_shard(
         snakemake.input.manifest,
         snakemake.wildcards.split,

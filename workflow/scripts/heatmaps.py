@@ -10,7 +10,7 @@ configure(snakemake.log[0])
 torch.set_num_threads(int(snakemake.threads))
 # config key `deterministic`: read from the config, not a param, so switching it does not
 # rerun finished jobs (tagseg.device.deterministic)
-with deterministic(snakemake.config.get("deterministic", False)):
+with deterministic(snakemake.config["deterministic"]):
     run_heatmaps(
         snakemake.input.manifest,
         snakemake.input.model,

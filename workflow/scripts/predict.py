@@ -16,7 +16,7 @@ out = snakemake.output
 cfg = dict(snakemake.params.cfg)
 # config key `deterministic`: read from the config, not a param, so switching it does not
 # rerun finished jobs (tagseg.device.deterministic)
-with deterministic(snakemake.config.get("deterministic", False)):
+with deterministic(snakemake.config["deterministic"]):
     summary = predict_split(
         load(snakemake.input.manifest),
         cfg["split"],

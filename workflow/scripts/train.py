@@ -13,7 +13,7 @@ inp = snakemake.input
 shards = {k: list(getattr(inp, k)) for k in ("flow", "heatmaps", "pseudo") if hasattr(inp, k)}
 # config key `deterministic`: read from the config, not a param, so switching it does not
 # rerun finished jobs (tagseg.device.deterministic)
-with deterministic(snakemake.config.get("deterministic", False)):
+with deterministic(snakemake.config["deterministic"]):
     train(
         load(inp.manifest),
         snakemake.params.cfg,

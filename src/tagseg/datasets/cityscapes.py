@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..classtable import ClassTable, Label, imagenet_pairs
+from ..config import section
 from ..images import image_size, read_label
 from .kinds import Kind
 from .manifest import Manifest, ManifestError, Snippet, assign_shards
@@ -240,9 +241,11 @@ def build_manifest(name: str, cfg: dict[str, Any]) -> Manifest:
     Every annotated frame must have one size (read from the image headers), the working size
     times ``resize``; a frame of another size is an error naming it unless
     ``resize_mismatched`` is true, when it is resized like the rest (sizes: the most common).
+    Keys left out of ``cfg`` take the schema's defaults (:func:`tagseg.config.section`).
     """
+    cfg = section(f"datasets.{name}", cfg)
     root = Path(cfg["root"])
-    kind = str(cfg.get("kind", "cityscapes"))
+    kind = str(cfg["kind"])
     _check_root(name, kind, root)
     shards: dict[str, int] = dict(cfg["shards"])
     snippets: list[Snippet] = []
@@ -287,7 +290,7 @@ def build_manifest(name: str, cfg: dict[str, Any]) -> Manifest:
                 gt=str(gt), flow_gt=str(flow_gt) if flow_gt.is_file() else None,
                 extra={"missing_frames": missing} if missing else {},
             ))
-    native = _native_size(name, sizes, bool(cfg.get("resize_mismatched", False)))
+    native = _native_size(name, sizes, bool(cfg["resize_mismatched"]))
     size = (int(round(native[0] * cfg["resize"])), int(round(native[1] * cfg["resize"])))
     assign_shards(snippets, shards)
     for split, n in shards.items():
@@ -297,7 +300,7 @@ def build_manifest(name: str, cfg: dict[str, Any]) -> Manifest:
                 f"dataset {name!r}: split {split!r} has {count} snippets but "
                 f"'datasets.{name}.shards.{split}' asks for {n} shards"
             )
-    iconic = cfg.get("iconic") or str(root / "iconic")
+    iconic = cfg["iconic"] or str(root / "iconic")
     log.info("dataset %s: %d snippets, working size %s", name, len(snippets), size)
     return Manifest(
         dataset=name, kind=cfg["kind"], root=str(root), size=size, resize=cfg["resize"],

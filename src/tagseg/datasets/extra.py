@@ -36,7 +36,7 @@ NO_GROUND_TRUTH = ("webvideos",)
 
 
 def has_ground_truth(dataset_cfg: Mapping[str, Any]) -> bool:
-    return dataset_cfg.get("kind") not in NO_GROUND_TRUTH
+    return dataset_cfg["kind"] not in NO_GROUND_TRUTH
 
 
 def combine(target: Manifest, extras: Sequence[Manifest], own: bool = True) -> Manifest:

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..plan import frame_span
 from ..classtable import ClassTable
+from ..config import section
 from .kinds import Kind
 from .manifest import Manifest, ManifestError, Snippet, assign_shards
 
@@ -44,7 +45,7 @@ SPLIT = "train"
 
 
 def is_webvideos(dataset_cfg: Mapping[str, Any]) -> bool:
-    return dataset_cfg.get("kind") == KIND
+    return dataset_cfg["kind"] == KIND
 
 
 def window_starts(n_frames: int, lo: int, hi: int, stride: int | None = None) -> list[int]:
@@ -75,7 +76,7 @@ def build_manifest(
 ) -> Manifest:
     """Write the clips' frames under ``cfg['root']`` and return the ``webvideos`` manifest.
 
-    ``cfg``: config ``datasets.{name}``; ``clip_h5s``: the source's ``clips/{class}.h5``;
+    ``cfg``: config ``datasets.{name}`` (keys left out: the schema's defaults); ``clip_h5s``: the source's ``clips/{class}.h5``;
     ``class_names`` and ``table``: the classes and class table of the source manifest (None:
     this kind's default, the Cityscapes table); ``offsets``: frame offsets the
     later stages need (:func:`tagseg.plan.needed_offsets`). Frames are written at the clip
@@ -85,8 +86,9 @@ def build_manifest(
     from ..h5io import open_artifact
     from ..images import write_png
 
+    cfg = section(f"datasets.{name}", cfg)
     root = Path(cfg["root"])
-    resize = float(cfg.get("resize", 1.0))
+    resize = float(cfg["resize"])
     lo, hi = frame_span(offsets)
     snippets: list[Snippet] = []
     size: tuple[int, int] | None = None
@@ -108,7 +110,7 @@ def build_manifest(
                     raise ManifestError(f"{path}: clip {cid} has class {cname!r}, not in the class table {list(class_names)}")
                 frames = g["frames"]
                 n = int(frames.shape[0])
-                starts = window_starts(n, lo, hi, cfg.get("stride"))
+                starts = window_starts(n, lo, hi, cfg["stride"])
                 if not starts:
                     skipped += 1
                     log.info("%s: clip %s has %d frames, fewer than one window (%d..%d): skipped",

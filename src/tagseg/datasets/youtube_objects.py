@@ -64,6 +64,7 @@ import cv2
 import numpy as np
 
 from ..classtable import IGNORE, ClassTable, Label, imagenet_pairs
+from ..config import section
 from ..images import ImageError, image_size, read_label_ids
 from .kinds import Kind
 from .manifest import Manifest, ManifestError, Snippet, assign_shards
@@ -272,19 +273,21 @@ def build_manifest(name: str, cfg: dict[str, Any], offsets: Sequence[int] = (0,)
     (:func:`tagseg.plan.needed_offsets`; the snippets' frames are ``frame_span(offsets)``);
     ``gt_dir``: where the masks are written as label-id PNGs (default
     :func:`tagseg.plan.ground_truth_dir`). Bad trees raise :class:`ManifestError` naming the
-    folder or file and the config key.
+    folder or file and the config key. Keys left out of ``cfg`` take the schema's defaults
+    (:func:`tagseg.config.section`).
     """
     from ..images import write_png
     from ..plan import frame_span, ground_truth_dir
 
+    cfg = section(f"datasets.{name}", cfg)
     root = Path(cfg["root"])
-    frames = _folder(root, cfg.get("frames", "v1"))
-    masks = _folder(root, cfg.get("masks", "youtube_masks"))
+    frames = _folder(root, cfg["frames"])
+    masks = _folder(root, cfg["masks"])
     assert masks is not None
     _check_trees(name, root, frames, masks)
     lo, hi = frame_span(offsets)
-    threshold = int(cfg.get("mask_threshold", 128))
-    per_shot = int(cfg.get("frames_per_shot", 6))
+    threshold = int(cfg["mask_threshold"])
+    per_shot = int(cfg["frames_per_shot"])
     gt_root = Path(gt_dir if gt_dir is not None else ground_truth_dir(name))
     mask_classes = _classes_in(masks, name, "masks")
     if not mask_classes:
@@ -328,7 +331,7 @@ def build_manifest(name: str, cfg: dict[str, Any], offsets: Sequence[int] = (0,)
     if skipped:
         log.warning("dataset %s: %d masked frames skipped: their flow window (frames %+d..%+d) "
                     "reaches past the start or end of their shot", name, skipped, lo, hi)
-    train_on_masked = bool(cfg.get("train_on_masked_shots", False))
+    train_on_masked = bool(cfg["train_on_masked_shots"])
     for cls in frame_classes:
         for video, shot, d in _shots(frames, cls):  # type: ignore[arg-type]
             shot_dirs.setdefault((cls, video, shot), d)
@@ -358,14 +361,14 @@ def build_manifest(name: str, cfg: dict[str, Any], offsets: Sequence[int] = (0,)
     if len(sizes) > 1:
         log.warning("dataset %s: masked frames have %d sizes %s; all are resized to the most common "
                     "one, %dx%d (WxH) x resize", name, len(sizes), sorted(sizes), native[1], native[0])
-    resize = float(cfg.get("resize", 1.0))
+    resize = float(cfg["resize"])
     size = (int(round(native[0] * resize)), int(round(native[1] * resize)))
     classes = [BACKGROUND] + [c for c in CLASSES if any(s.tags == [c] for s in snippets)]
     log.info("dataset %s: %d train and %d val snippets of %s, working size %s", name,
              sum(s.split == "train" for s in snippets), sum(s.split == "val" for s in snippets),
              ", ".join(classes[1:]), size)
     return Manifest(dataset=name, kind=KIND, root=str(root), size=size, resize=resize,
-                    classes=classes, iconic=cfg.get("iconic") or str(root / "iconic"),
+                    classes=classes, iconic=cfg["iconic"] or str(root / "iconic"),
                     shards=shards, snippets=snippets, class_table=TABLE)
 
 

@@ -121,8 +121,8 @@ def evaluate(
         "dataset": manifest.dataset,
         "split": split,
         "backend": backend.decode() if isinstance(backend, bytes) else backend,
-        "tvl1": dict((cfg or {}).get("tvl1", {})),
-        "storage": dict((cfg or {}).get("storage", {})),
+        "tvl1": dict(cfg["tvl1"]) if cfg is not None else {},
+        "storage": dict(cfg["storage"]) if cfg is not None else {},
         "snippets": n_snip,
         **acc.result(),
     }

@@ -36,12 +36,13 @@ class FlowInputError(TagsegError, ValueError):
 
 
 def make_backend(cfg: Mapping[str, Any], device: str = "auto", threads: int | None = None) -> Backend:
-    """The configured flow backend: ``cfg`` is the ``flow`` config section.
+    """The configured flow backend: ``cfg`` is the validated ``flow`` config section
+    (:func:`tagseg.config.validate`; :func:`tagseg.config.section` fills a partial one).
 
     Returns a callable (B, H, W) uint8 gray0, gray1 -> (B, 2, H, W) float32 pixels.
     """
-    params = TVL1Params.from_config(cfg.get("tvl1", {}))
-    name = cfg.get("backend", "opencv")
+    params = TVL1Params.from_config(cfg["tvl1"])
+    name = cfg["backend"]
     if name == "opencv":
         from .opencv_tvl1 import OpenCVTVL1
 
@@ -54,7 +55,7 @@ def make_backend(cfg: Mapping[str, Any], device: str = "auto", threads: int | No
 
         if threads:
             torch.set_num_threads(int(threads))
-        return TorchTVL1(params, device=resolve(device), batch_size=int(cfg.get("batch_size", 8)))
+        return TorchTVL1(params, device=resolve(device), batch_size=int(cfg["batch_size"]))
     raise ValueError(f"config key 'flow.backend' must be 'opencv' or 'torch', got {name!r}")
 
 
@@ -119,7 +120,7 @@ def run_shard(
 ) -> dict[str, Any]:
     """Compute and write one flow shard; returns stats (pairs, seconds, stored bytes per pair).
 
-    ``cfg`` is the ``flow`` config section; ``centers`` are the stack centres (config
+    ``cfg`` is the validated ``flow`` config section; ``centers`` are the stack centres (config
     ``frames.train_offsets``; 0 is always added, inference uses it); ``provenance`` the rule's
     param (:func:`tagseg.provenance.rule_param`), recorded in the shard. The shard appears at
     ``out_path`` only when every snippet succeeded.
@@ -142,7 +143,7 @@ def run_shard(
         "L": L,
         "centers": np.asarray(list(centers), np.int32),
         "pair_offsets": np.asarray(pairs, np.int32),
-        "backend": cfg.get("backend", "opencv"),
+        "backend": cfg["backend"],
         "size": np.asarray([h, w], np.int32),
         "split": split,
         "shard": int(shard),
@@ -154,7 +155,7 @@ def run_shard(
         for i, s in enumerate(snippets):
             t = time.perf_counter()
             flow = snippet_flows(s, pairs, (h, w), backend)
-            total_bytes += storage.write_pairs(f, s.id, np.asarray(pairs), flow, cfg.get("storage", {}))
+            total_bytes += storage.write_pairs(f, s.id, np.asarray(pairs), flow, cfg["storage"])
             n_pairs += len(pairs)
             log.info("snippet %s (%d/%d): %d pairs in %.2f s", s.id, i + 1, len(snippets), len(pairs), time.perf_counter() - t)
         f.attrs["stored_bytes"] = total_bytes

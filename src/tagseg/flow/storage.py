@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import h5py
 import numpy as np
 
-from ..plan import DEFAULT_FLOW_L, flow_window
+from ..plan import flow_window
 
 ENCODINGS = ("int16", "float16", "float32")
 _I16 = 32767
@@ -60,17 +60,18 @@ def write_pairs(
     """Write one snippet's pairs under ``/{snippet_id}``; returns stored bytes of the flow dataset.
 
     ``flow``: (P, 2, H, W) float32 pixels; ``offsets``: (P,) pair offsets;
-    ``storage``: the ``flow.storage`` config (encoding, quantum, compression, compression_level).
+    ``storage``: the validated ``flow.storage`` config section (encoding, quantum, compression,
+    compression_level).
     """
     offsets = np.asarray(offsets, np.int32)
     if flow.ndim != 4 or flow.shape[1] != 2 or flow.shape[0] != len(offsets):
         raise ValueError(f"snippet {snippet_id}: flow must be (P, 2, H, W) with P = {len(offsets)}, got {flow.shape}")
-    encoding = storage.get("encoding", "int16")
-    stored, scale = encode(flow, encoding, float(storage.get("quantum", 0.01)))
-    comp = storage.get("compression", "gzip")
+    encoding = storage["encoding"]
+    stored, scale = encode(flow, encoding, float(storage["quantum"]))
+    comp = storage["compression"]
     kw: dict[str, Any] = {}
     if comp == "gzip":
-        kw = dict(compression="gzip", compression_opts=int(storage.get("compression_level", 4)), shuffle=True)
+        kw = dict(compression="gzip", compression_opts=int(storage["compression_level"]), shuffle=True)
     elif comp == "lzf":
         kw = dict(compression="lzf", shuffle=True)
     elif comp not in (None, "none"):
@@ -96,7 +97,7 @@ def read_pairs(f: h5py.File, snippet_id: str) -> tuple[np.ndarray, np.ndarray]:
     return g["offsets"][()].astype(np.int64), decode(ds[()], ds.attrs.get("scale"))
 
 
-def read_stack(f: h5py.File, snippet_id: str, center: int = 0, L: int = DEFAULT_FLOW_L) -> np.ndarray:
+def read_stack(f: h5py.File, snippet_id: str, center: int, L: int) -> np.ndarray:
     """Saleh et al. §3.2 flow stack: (2L, H, W) float32 pixels, channels [x_k, y_k, ...] in k order.
 
     Reads only the pairs needed (one chunk each): :func:`tagseg.plan.flow_window`;

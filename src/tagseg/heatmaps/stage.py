@@ -66,7 +66,7 @@ def run_heatmaps(
     out_size = stored_size(size, float(cfg["store_scale"]))
     scales = [float(s) for s in cfg["scales"]]
     batch = int(cfg["batch_frames"])
-    mode = str(cfg.get("maps", "cam"))
+    mode = str(cfg["maps"])
     snippets = manifest.shard(split, shard)
     offsets = [int(o) for o in offsets]
     t0 = time.time()

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ..datasets.manifest import Manifest
 from ..datasets.manifest import load as load_manifest
 from ..h5io import write_json
-from ..model.vgg import IMAGENET_URL, check_and_load, load_state
+from ..model.vgg import check_and_load, load_state
 from ..model.efficientnet_lite import load_imagenet
 from .cam import CAMNet
 from .iconic import IconicImages, scan, split_held_out
@@ -122,19 +122,19 @@ def train_cam(
                                            drop_last=len(train_ds) > bs)
     val_dl = torch.utils.data.DataLoader(val_ds, batch_size=2 * bs, shuffle=False)
 
-    model = CAMNet(len(class_names), width=float(cam_cfg["width"]), channels=cam_cfg.get("channels"),
+    model = CAMNet(len(class_names), width=float(cam_cfg["width"]), channels=cam_cfg["channels"],
                    batch_norm=bool(cam_cfg["batch_norm"]),
-                   backbone=str(cam_cfg.get("backbone", "vgg16")))
+                   backbone=str(cam_cfg["backbone"]))
     if init_state is not None:
         check_and_load(model.features, init_state, init_source, prefix="features.")
         log.info("backbone initialised from ImageNet weights %s", init_source)
-    elif model.backbone == "efficientnet_lite0" and cam_cfg.get("weights", "none") != "none":
+    elif model.backbone == "efficientnet_lite0" and cam_cfg["weights"] != "none":
         weights = cam_cfg["weights"]
         source = load_imagenet(model.features, None if weights == "imagenet" else weights,
                                "heatmaps.cam.weights")
         log.info("backbone initialised from ImageNet weights %s", source)
     if model.backbone == "efficientnet_lite0":
-        model.features.freeze(int(cam_cfg.get("frozen_blocks", 0)))
+        model.features.freeze(int(cam_cfg["frozen_blocks"]))
     model.to(device)
     epochs = int(cam_cfg["epochs"])
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=float(cam_cfg["lr"]),
@@ -150,7 +150,7 @@ def train_cam(
         bar = tqdm(train_dl, desc=f"classifiers epoch {epoch + 1}/{epochs}", leave=False,
                    disable=not progress)
         for x, y in bar:
-            x, target = mosaic(x, y, len(class_names), float(cam_cfg.get("mosaic", 0.0)), g)
+            x, target = mosaic(x, y, len(class_names), float(cam_cfg["mosaic"]), g)
             x, y, target = x.to(device), y.to(device), target.to(device)
             logits = model(x)
             loss = _loss(logits, target, kind)
@@ -199,7 +199,7 @@ def run_classifiers(
 ) -> dict[str, Any]:
     """The ``classifiers`` rule: pick heads per class, train the CAM net, write both outputs.
 
-    ``cfg`` is the ``heatmaps`` config section. Returns the accuracy report.
+    ``cfg`` is the validated ``heatmaps`` config section. Returns the accuracy report.
     """
     if not isinstance(manifest, Manifest):
         manifest = load_manifest(manifest)
@@ -207,19 +207,19 @@ def run_classifiers(
     heads = resolve_heads(manifest.classes, tagged_classes(manifest.snippets), cfg, iconic,
                           manifest.table)
     cam_classes = [c for c in manifest.classes if heads[c] == "cam"]
-    im_cfg = dict(cfg.get("imagenet") or {})
+    im_cfg = dict(cfg["imagenet"])
     cam_cfg = cfg["cam"]
     log.info("heads: %s", heads)
     model = None
     report: dict[str, Any] = {"classes": {}}
     if cam_classes:
         init_state, init_source = None, ""
-        weights = cam_cfg.get("weights") or "imagenet"
-        if cam_cfg.get("backbone", "vgg16") == "vgg16" and weights != "none":  # (EfficientNet: train_cam)
+        weights = cam_cfg["weights"]
+        if cam_cfg["backbone"] == "vgg16" and weights != "none":  # (EfficientNet: train_cam)
             if weights != "imagenet":
                 init_state, init_source = load_state(weights), str(weights)
-            elif ((im_cfg.get("weights") and im_cfg.get("backbone", "vgg16") == "vgg16")
-                  or im_cfg.get("allow_download")):  # a VGG-16 file; else from scratch (documented)
+            elif ((im_cfg["weights"] and im_cfg["backbone"] == "vgg16")
+                  or im_cfg["allow_download"]):  # a VGG-16 file; else from scratch (documented)
                 init_state, init_source = _imagenet_state(im_cfg)
         model, report = train_cam(iconic, cam_classes, cam_cfg, device, seed,
                                   init_state, init_source, progress)
@@ -238,7 +238,7 @@ def run_classifiers(
         "cam_state": {k: v.detach().cpu() for k, v in model.state_dict().items()} if model else None,
         "score": cam_cfg["loss"],
         "input_size": int(cam_cfg["input_size"]),
-        "imagenet": {k: im_cfg.get(k) for k in ("width", "weights", "url", "model_dir",
+        "imagenet": {k: im_cfg[k] for k in ("width", "weights", "url", "model_dir",
                                                  "allow_download", "backbone")},
         "imagenet_classes": {c: v for c, v in imagenet_mapping(manifest.table, cfg).items()
                              if heads.get(c) == "imagenet"},
@@ -250,10 +250,10 @@ def run_classifiers(
 
 
 def _imagenet_state(im_cfg: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], str]:
-    if im_cfg.get("weights"):
+    if im_cfg["weights"]:
         return load_state(im_cfg["weights"]), str(im_cfg["weights"])
-    url = im_cfg.get("url") or IMAGENET_URL
-    state = torch.hub.load_state_dict_from_url(url, model_dir=im_cfg.get("model_dir"),
+    url = im_cfg["url"]
+    state = torch.hub.load_state_dict_from_url(url, model_dir=im_cfg["model_dir"],
                                                map_location="cpu", progress=False,
                                                weights_only=True)
     return state, url

@@ -121,10 +121,11 @@ def restrict_to_tags(probs: torch.Tensor, tags: torch.Tensor,
 
 
 def combine(terms: Mapping[str, torch.Tensor], weights: Mapping[str, float]) -> torch.Tensor:
-    """Weighted sum of the loss terms present in ``terms`` (weights from ``train.loss_weights``)."""
+    """Weighted sum of the loss terms present in ``terms`` (``weights``: the validated
+    ``train.loss_weights`` section, one weight per term)."""
     total = None
     for name, value in terms.items():
-        w = float(weights.get(name, 1.0))
+        w = float(weights[name])
         total = w * value if total is None else total + w * value
     if total is None:
         raise ValueError("no loss term enabled")

@@ -7,6 +7,6 @@ maps (:mod:`.motion`) (:mod:`.unaries`) -> Potts α-expansion or per-class cuts 
 :mod:`.storage` holds the HDF5 layout and ``read_labels``; :mod:`.quality` the val report.
 """
 
-from .pipeline import DEFAULTS, WindowLabels, label_window
+from .pipeline import WindowLabels, label_window
 
-__all__ = ["DEFAULTS", "WindowLabels", "label_window"]
+__all__ = ["WindowLabels", "label_window"]

@@ -17,22 +17,6 @@ from .motion import inside_outside
 from .solve import solve
 from .superpixels import segment_window
 
-DEFAULTS: dict[str, Any] = {
-    "superpixels": {"backend": "opencv", "pixels_per_superpixel": 100, "compactness": 10.0, "sigma": 0.5},
-    "lambda_a": 2.0,
-    "lambda_m": 1.0,
-    "lambda_c": 2.0,
-    "attention_eps": 0.01,
-    "appearance": {"threshold": 0.3, "n_components": 5, "reg_covar": 0.001, "min_seeds": 3, "floor": 0.2},
-    "motion": {"lam_m": 2.0, "lam_theta": 2.0, "strong": 0.6, "threshold": 0.5,
-               "inside_moving": 0.15, "inside_static": 0.04},
-    "pairwise": 1.0,
-    "temporal": 1.0,
-    "solver": "expansion",
-    "unsure_below": 0.0,
-    "ablations": True,
-}
-
 ABLATIONS: dict[str, tuple[str, ...]] = {
     "attention": ("a",),
     "attention+appearance": ("a", "c"),
@@ -40,17 +24,6 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "full": ("a", "c", "m"),
 }
 """Unary subsets of the ablation (all with the Potts pairwise term)."""
-
-
-def merged_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
-    """``DEFAULTS`` updated by ``cfg`` (one level of nesting)."""
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULTS.items()}
-    for k, v in (cfg or {}).items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k].update(v)
-        else:
-            out[k] = v
-    return out
 
 
 @dataclass
@@ -75,7 +48,7 @@ def label_window(
     flows: np.ndarray | None,
     heatmaps: np.ndarray,
     moving: np.ndarray,
-    cfg: dict[str, Any] | None = None,
+    cfg: dict[str, Any],
     motion_flows: np.ndarray | None = None,
     seed: int = 0,
 ) -> WindowLabels:
@@ -83,14 +56,15 @@ def label_window(
 
     ``frames`` (F, H, W, 3) uint8 RGB; ``flows`` (F-1, 2, H, W) float32 pixels, forward flow
     frame t -> t+1 (x, y), or None when F = 1; ``heatmaps`` (F, K, H, W) in [0, 1], one map
-    per tagged class; ``moving`` (K,) bool, tagged class moves on its own; ``cfg`` the
-    ``pseudolabels`` config section (missing keys take :data:`DEFAULTS`); ``motion_flows``
+    per tagged class; ``moving`` (K,) bool, tagged class moves on its own; ``cfg`` the validated
+    ``pseudolabels`` config section (defaults from config/schema.yaml: :func:`tagseg.config.validate`,
+    or :func:`tagseg.config.section` for a partial one); ``motion_flows``
     (F, 2, H, W): flow used for the inside-outside map of each frame (default: pair t for
     frame t, the last frame reusing pair F-2).
     """
     import time
 
-    c = merged_config(cfg)
+    c = cfg
     f, h, w = frames.shape[:3]
     k = heatmaps.shape[1]
     if heatmaps.shape != (f, k, h, w):

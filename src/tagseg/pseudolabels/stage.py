@@ -23,9 +23,9 @@ from .. import h5io
 from ..classtable import IGNORE
 from ..datasets.manifest import Manifest, Snippet, load
 from ..images import read_rgb
-from ..plan import DEFAULT_FLOW_L, check_flow_L, flow_window
+from ..plan import check_flow_L, flow_window
 from ..provenance import Expectations
-from .pipeline import label_window, merged_config
+from .pipeline import label_window
 from .storage import write_labels
 
 log = logging.getLogger("tagseg.pseudolabels")
@@ -180,13 +180,13 @@ def run_shard(
     split: str,
     shard: int,
     cfg: Mapping[str, Any],
-    L: int = DEFAULT_FLOW_L,
+    L: int,
     seed: int = 0,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Pseudo-label every snippet of one shard and write ``out_path`` atomically.
 
-    ``cfg`` is the ``pseudolabels`` config section; ``L`` is ``flow.L``; ``provenance`` the
+    ``cfg`` is the validated ``pseudolabels`` config section; ``L`` is ``flow.L``; ``provenance`` the
     rule's param (:func:`tagseg.provenance.rule_param`): the flow and heatmap shards must match
     it, and the output records it. ``flow_path`` None: still images (each labelled alone,
     without motion). Returns a summary (snippets, mean seconds per snippet).
@@ -196,7 +196,6 @@ def run_shard(
     manifest = load(manifest_path)
     expect = Expectations.from_param(provenance, manifest) if provenance else None
     snippets = manifest.shard(split, int(shard))
-    full_cfg = merged_config(dict(cfg))
     attrs = {"split": split, "shard": int(shard), "L": int(L), "flow": str(flow_path),
              "heatmaps": str(heatmap_path), "n_snippets": len(snippets)}
     secs = []
@@ -207,7 +206,7 @@ def run_shard(
             h5io.write_artifact(out_path, "pseudolabels", config=dict(cfg), attrs=attrs,
                                 provenance=expect and expect.of("pseudolabels")) as out:
         for s in snippets:
-            r = label_snippet(manifest, s, ff, hf, full_cfg, L, seed)
+            r = label_snippet(manifest, s, ff, hf, cfg, L, seed)
             write_labels(out, s.id, r["offsets"], r["labels"], r["confidence"], r["tags"],
                          r["ablations"], r["seconds"])
             secs.append(r["seconds"])

@@ -108,13 +108,13 @@ def build(local: Mapping[str, Any], classes: Sequence[str], out_dir: str | Path,
           keywords: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
     """Write ``catalogue.json``, ``thumbs/`` and ``truth.json`` under ``out_dir``; return the truth.
 
-    ``local`` is the config section (``videos``, ``labels``, ``thumbnail_at``); ``classes`` the
+    ``local`` is the validated config section (``videos``, ``labels``, ``thumbnail_at``); ``classes`` the
     retrieval classes (names of the dataset's class table); ``keywords`` per class (default
     :func:`default_keyword`).
     """
-    videos = local.get("videos") or {}
-    labels = local.get("labels") or {}
-    at = float(local.get("thumbnail_at", 0.5))
+    videos = local["videos"]
+    labels = local["labels"] or {}
+    at = float(local["thumbnail_at"])
     if not videos:
         raise LocalCatalogueError("config key retrieval.local.videos: no videos listed")
     for name in labels:

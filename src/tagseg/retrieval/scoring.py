@@ -177,17 +177,16 @@ def from_config(cfg: dict, table: ClassTable, class_names: Sequence[str],
                 checkpoint: str | None = None, device: str = "cpu",
                 heatmaps_cfg: dict | None = None) -> Scorer:
     """Scorer named by config key ``retrieval.scorer``: ``palette`` (colours of ``table``, the
-    manifest's) or ``classifiers``."""
-    kind = cfg.get("scorer", "palette")
+    manifest's) or ``classifiers``; ``cfg`` the validated ``retrieval`` section
+    (:func:`tagseg.plan.retrieval_config`)."""
+    kind = cfg["scorer"]
     if kind == "palette":
-        p = cfg.get("palette") or {}
-        return palette_scorer(table, class_names, tol=float(p.get("tol", 40.0)),
-                              full_fraction=float(p.get("full_fraction", 0.10)))
+        p = cfg["palette"]
+        return palette_scorer(table, class_names, tol=float(p["tol"]), full_fraction=float(p["full_fraction"]))
     if kind == "classifiers":
         if not checkpoint:
             raise ValueError("config key retrieval.scorer is 'classifiers' but no checkpoint path was given")
-        c = cfg.get("classifiers") or {}
-        return classifier_scorer(checkpoint, class_names, device, heatmaps_cfg,
-                                 scale=float(c.get("scale", 1.0)), crops=int(c.get("crops", 0)),
-                                 imagenet_side=int(c.get("imagenet_side", IMAGENET_SIDE)))
+        c = cfg["classifiers"]
+        return classifier_scorer(checkpoint, class_names, device, heatmaps_cfg, scale=float(c["scale"]),
+                                 crops=int(c["crops"]), imagenet_side=int(c["imagenet_side"]))
     raise ValueError(f"config key retrieval.scorer: unknown scorer {kind!r} (palette | classifiers)")

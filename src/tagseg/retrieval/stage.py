@@ -23,13 +23,13 @@ log = logging.getLogger("tagseg.retrieval")
 
 def keywords(cfg: Mapping[str, Any], cls: str) -> list[str]:
     """Search keywords of ``cls``: ``retrieval.keywords[cls]`` or the class name ('_' -> ' ')."""
-    kws = (cfg.get("keywords") or {}).get(cls) or [search.default_keyword(cls)]
+    kws = cfg["keywords"].get(cls) or [search.default_keyword(cls)]
     return [kws] if isinstance(kws, str) else list(kws)
 
 
 def _fetch_kw(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    return {"retries": int(cfg.get("retries", 3)), "backoff_s": float(cfg.get("backoff_s", 2.0)),
-            "timeout": float(cfg.get("timeout_s", 30))}
+    return {"retries": int(cfg["retries"]), "backoff_s": float(cfg["backoff_s"]),
+            "timeout": float(cfg["timeout_s"])}
 
 
 def _scorer(cfg, manifest_path, checkpoint, device, heatmaps_cfg) -> tuple[Scorer, list[str]]:
@@ -61,7 +61,7 @@ def run_download(cfg, thumbnails_json, out_json, video_dir) -> dict[str, Any]:
     kw = _fetch_kw(cfg)
     return download.run(thumbnails_json, out_json, video_dir, max_videos=int(cfg["max_videos"]),
                         fmt=cfg["format"], retries=kw["retries"], backoff_s=kw["backoff_s"],
-                        timeout=kw["timeout"], max_filesize_mb=cfg.get("max_filesize_mb"))
+                        timeout=kw["timeout"], max_filesize_mb=cfg["max_filesize_mb"])
 
 
 def run_keyframes(cfg, cls, download_json, manifest, out_json, checkpoint=None, device="cpu",
@@ -75,7 +75,7 @@ def run_keyframes(cfg, cls, download_json, manifest, out_json, checkpoint=None, 
 def run_clips(cfg, cls, keyframes_json, manifest, out_h5, out_json, checkpoint=None, device="cpu",
               heatmaps_cfg=None) -> dict[str, Any]:
     sc, names = _scorer(cfg, manifest, checkpoint, device, heatmaps_cfg)
-    size = cfg.get("clip_size") or list(load_manifest(manifest).size)
+    size = cfg["clip_size"] or list(load_manifest(manifest).size)
     return clips.run(keyframes_json, out_h5, out_json, _class_index(names, cls), sc,
                      half_window_s=float(cfg["half_window_s"]), fps=float(cfg["clip_fps"]),
                      size=(int(size[0]), int(size[1])), threshold=float(cfg["relevance_threshold"]),
@@ -93,7 +93,7 @@ def run_quality(truth_json: str, classes: Sequence[str], results_dir: str, out_j
 
 def run_local_catalogue(cfg: Mapping[str, Any], out_dir: str) -> dict[str, Any]:
     """Catalogue, thumbnails and truth of the local videos of ``retrieval.local`` (:mod:`.local`)."""
-    return local.build(cfg["local"], list(cfg["classes"]), out_dir, keywords=cfg.get("keywords"))
+    return local.build(cfg["local"], list(cfg["classes"]), out_dir, keywords=cfg["keywords"])
 
 
 def load_json(path: str) -> dict[str, Any]:

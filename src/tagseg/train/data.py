@@ -24,7 +24,6 @@ from ..errors import TagsegError
 from ..h5io import open_artifact
 from ..images import read_ground_truth, read_rgb
 from ..model.normalise import normalise_rgb
-from ..plan import DEFAULT_FLOW_L
 from .readers import Readers
 from .resize import resize_artifact
 
@@ -82,8 +81,8 @@ class FrameDataset(Dataset):
         offsets: Sequence[int] = (0,),
         needs: Sequence[str] = (),
         shards: dict[str, Sequence[str | os.PathLike]] | None = None,
-        flow_L: int = DEFAULT_FLOW_L,
-        flow_scale: float = 10.0,
+        flow_L: int | None = None,
+        flow_scale: float | None = None,
         hflip: bool = False,
         readers: Readers | None = None,
         seed: int = 0,
@@ -98,6 +97,9 @@ class FrameDataset(Dataset):
         for need in ("flow", "heatmaps", "pseudo"):
             if need in self.needs and not self.shards.get(need):
                 raise ValueError(f"sample input {need!r} needs its shard paths")
+        if "flow" in self.needs and (flow_L is None or flow_scale is None):
+            raise ValueError("sample input 'flow' needs flow_L and flow_scale "
+                             "(config keys train.model.flow_L / flow.L and train.flow_scale)")
         self.flow_L = flow_L
         self.flow_scale = flow_scale
         self.hflip = hflip

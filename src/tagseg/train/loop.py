@@ -52,8 +52,8 @@ def variant_cfg(cfg: Mapping[str, Any], variant: str) -> dict[str, Any]:
         v = variant_section(cfg, variant)
     except ValueError as e:
         raise TrainingError(str(e)) from None
-    bad = set(v.get("losses", [])) - set(L.LOSS_TERMS)
-    if bad or not v.get("losses"):
+    bad = set(v["losses"]) - set(L.LOSS_TERMS)
+    if bad or not v["losses"]:
         raise TrainingError(f"train.variants.{variant}.losses: unknown or no loss terms {sorted(bad)}")
     return v
 
@@ -64,13 +64,13 @@ def net_config(cfg: Mapping[str, Any], v: Mapping[str, Any], num_classes: int) -
         num_classes=num_classes,
         width=float(m["width"]),
         flow_channels=2 * int(m["flow_L"]),
-        two_stream=bool(v.get("two_stream", False)),
-        output_stride=int(m.get("output_stride", 16)),
-        head_channels=int(m.get("head_channels", 1024)),
-        fusion_kernel=int(m.get("fusion_kernel", 1)),
-        batch_norm=bool(m.get("batch_norm", False)),
-        dropout=float(m.get("dropout", 0.5)),
-        backbone=str(m.get("backbone", "vgg16")),
+        two_stream=bool(v["two_stream"]),
+        output_stride=int(m["output_stride"]),
+        head_channels=int(m["head_channels"]),
+        fusion_kernel=int(m["fusion_kernel"]),
+        batch_norm=bool(m["batch_norm"]),
+        dropout=float(m["dropout"]),
+        backbone=str(m["backbone"]),
     )
 
 
@@ -100,7 +100,7 @@ def loss_terms(
 ) -> dict[str, torch.Tensor]:
     """Loss terms of one batch. logits (B, C, H, W); batch from :class:`FrameDataset` (on device).
 
-    ``cfg`` is the ``train`` section (``lse_r``, ``heatmap_threshold``, ``crf``);
+    ``cfg`` is the validated ``train`` section (``lse_r``, ``heatmap_threshold``, ``crf``);
     ``heatmap_classes`` (C,) bool restricts the heatmap loss (``fg_heatmap``).
     """
     logits = logits.float()
@@ -109,21 +109,20 @@ def loss_terms(
     tags = batch["tags"]
     complete = batch.get("tags_complete")  # (B,) bool; False: partial tags (web videos)
     if "tag" in losses:
-        terms["tag"] = L.tag_loss(probs, tags, float(cfg.get("lse_r", 5.0)), complete)
+        terms["tag"] = L.tag_loss(probs, tags, float(cfg["lse_r"]), complete)
     if "heatmap" in losses:
-        masks = L.heatmap_masks(batch["heatmaps"], float(cfg.get("heatmap_threshold", 0.2)))
+        masks = L.heatmap_masks(batch["heatmaps"], float(cfg["heatmap_threshold"]))
         terms["heatmap"] = L.heatmap_loss(torch.log_softmax(logits, 1), masks, tags, heatmap_classes)
     if "crf" in losses:
-        c = cfg.get("crf", {})
-        scale = float(c.get("scale", 1.0))
+        c = cfg["crf"]
+        scale = float(c["scale"])
         p, img = probs, batch["image"].float()
         if scale != 1.0:
             size = (max(1, round(p.shape[-2] * scale)), max(1, round(p.shape[-1] * scale)))
             p = F.interpolate(p, size=size, mode="bilinear", align_corners=False)
             img = F.interpolate(img, size=size, mode="area")
-        unary = L.restrict_to_tags(p.detach(), tags, complete) if c.get("tags_only", True) else p.detach()
-        q = batch_crf(img, unary, CRFParams.from_config(c), c.get("backend", "convcrf"),
-                      int(c.get("window", 7)), int(c.get("blur", 4)))
+        unary = L.restrict_to_tags(p.detach(), tags, complete) if c["tags_only"] else p.detach()
+        q = batch_crf(img, unary, CRFParams.from_config(c), c["backend"], int(c["window"]), int(c["blur"]))
         terms["crf"] = L.crf_loss(p, q)
     if "pseudo" in losses:
         terms["pseudo"] = L.label_loss(logits, batch["labels"])
@@ -262,17 +261,16 @@ def averaged(net: torch.nn.Module, decay: float) -> torch.optim.swa_utils.Averag
 
 
 def build_optimizer(net: torch.nn.Module, o: Mapping[str, Any]):
-    name = o.get("name", "adam")
-    lr, wd = float(o["lr"]), float(o.get("weight_decay", 0.0))
+    name = o["name"]
+    lr, wd = float(o["lr"]), float(o["weight_decay"])
     params = [p for p in net.parameters() if p.requires_grad]
     if name == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=float(o.get("momentum", 0.9)), weight_decay=wd)
+        opt = torch.optim.SGD(params, lr=lr, momentum=float(o["momentum"]), weight_decay=wd)
     elif name == "adam":
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=wd)
     else:
         raise TrainingError(f"config key train.optimizer.name: unknown optimiser {name!r} (sgd, adam)")
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=int(o.get("lr_step", 10000)),
-                                            gamma=float(o.get("lr_gamma", 0.1)))
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=int(o["lr_step"]), gamma=float(o["lr_gamma"]))
     return opt, sched
 
 
@@ -346,7 +344,8 @@ def train(
 ) -> dict[str, Any]:
     """Train ``variant`` on the manifest's train split and write ``model_path`` (meta + weights).
 
-    ``cfg``: the config ``train`` section. ``shards``: {"flow"|"heatmaps"|"pseudo": [shard paths
+    ``cfg``: the validated config ``train`` section (:func:`tagseg.plan.train_config`).
+    ``shards``: {"flow"|"heatmaps"|"pseudo": [shard paths
     of the train split, by shard number]}. A ``checkpoint.pt`` beside ``model_path`` is written
     every ``checkpoint_every`` iterations (atomically) and resumed from when its run
     configuration and its inputs (:func:`resume_inputs`: the input shards' provenance, the
@@ -366,18 +365,18 @@ def train(
     classes = list(manifest.classes)
     ncfg = net_config(cfg, v, len(classes))
     run_hash = config_hash(_trainable_cfg(cfg, v, classes))
-    init = init_path or cfg["model"].get("init")
+    init = init_path or cfg["model"]["init"]
     inputs = resume_inputs(manifest, shards, provenance, seed, offsets, init)
     meta = {"variant": variant, "classes": classes, "net": ncfg.to_dict(), "config_hash": run_hash,
             "inputs": inputs, "stage_hashes": dict(provenance["hashes"]) if provenance else None,
             "losses": losses, "dataset": manifest.dataset,
-            "flow_scale": float(cfg.get("flow_scale", 10.0)), "seed": seed}
+            "flow_scale": float(cfg["flow_scale"]), "seed": seed}
     model_path = Path(model_path)
     ckpt_path = model_path.with_name("checkpoint.pt")
 
     seed_everything(seed)
     ds = FrameDataset(manifest, "train", offsets, needs_of(v), shards, flow_L=int(cfg["model"]["flow_L"]),
-                      flow_scale=meta["flow_scale"], hflip=bool(cfg.get("hflip", True)), readers=readers,
+                      flow_scale=meta["flow_scale"], hflip=bool(cfg["hflip"]), readers=readers,
                       seed=seed)
     net = TwoStreamNet(ncfg)
     start_from = trained_model(init, ncfg, classes)
@@ -395,18 +394,18 @@ def train(
         net.load_trunk_state(state, str(init))  # else an ImageNet file in EfficientNet-PyTorch names
         log.info("initialised both streams from %s", init)
     elif init:
-        net.load_backbone(init_state(init, ncfg), str(init), prefix=cfg["model"].get("init_prefix", "features."))
+        net.load_backbone(init_state(init, ncfg), str(init), prefix=cfg["model"]["init_prefix"])
         log.info("initialised both streams from %s", init)
-    frozen = int(cfg["model"].get("frozen_blocks", 0))
+    frozen = int(cfg["model"]["frozen_blocks"])
     if frozen and ncfg.backbone == "efficientnet_lite0":
         net.appearance.freeze(frozen)  # the RGB stream's first blocks stay as initialised
     net.to(device)
     opt, sched = build_optimizer(net, cfg["optimizer"])
-    ema = averaged(net, float(cfg.get("ema", 0.0)))
-    amp = autocast_dtype(str(cfg.get("amp", "auto")), device)
+    ema = averaged(net, float(cfg["ema"]))
+    amp = autocast_dtype(str(cfg["amp"]), device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     fg = (foreground_mask(manifest.table, classes).to(device)
-          if v.get("heatmap_classes", "all") == "foreground" else None)
+          if v["heatmap_classes"] == "foreground" else None)
     iterations = int(cfg["iterations"])
     history: list[dict[str, float]] = []
     start = 0
@@ -424,7 +423,7 @@ def train(
         log.info("resuming %s from %s at iteration %d", variant, ckpt_path, start)
 
     batch_size = min(int(cfg["batch_size"]), len(ds))
-    workers = int(cfg.get("workers", 0))
+    workers = int(cfg["workers"])
     stream = _stream(ds, batch_size, workers, seed, start, pin=device.type == "cuda")
     log.info("training %s: %d samples, %d iterations from %d, batch %d, losses %s, device %s, amp %s, "
              "%.2f M parameters", variant, len(ds), iterations, start, batch_size, losses, device, amp,
@@ -436,8 +435,8 @@ def train(
                             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                             "scaler": scaler.state_dict(), "rng": ck.rng_state(), "history": history})
 
-    every = int(cfg.get("checkpoint_every", 100))
-    log_every = max(1, int(cfg.get("log_every", 25)))
+    every = int(cfg["checkpoint_every"])
+    log_every = max(1, int(cfg["log_every"]))
     acc: dict[str, float] = {}
     n_acc = 0
     t0 = time.perf_counter()
@@ -457,7 +456,7 @@ def train(
             with ctx:
                 logits = net(batch["rgb"], batch.get("flow"))
             terms = loss_terms(logits, batch, losses, cfg, fg)
-            loss = L.combine(terms, cfg.get("loss_weights", {}))
+            loss = L.combine(terms, cfg["loss_weights"])
             if not torch.isfinite(loss):
                 vals = ", ".join(f"{k}={float(t.detach()):.4g}" for k, t in terms.items())
                 raise TrainingError(
