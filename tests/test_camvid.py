@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tagseg.config import ConfigError
 from tagseg.cli import main as cli
 from tagseg.datasets import camvid
 from tagseg.datasets.kinds import get, table
@@ -183,7 +184,7 @@ def test_wrong_or_partial_trees_name_the_folder_and_the_config_key(tmp_path):
     _png(root / "LabeledApproved_full" / "0001TP_006690_L.png", np.full((H, W, 3), 7, np.uint8))
     with pytest.raises(ValueError, match=r"0001TP_006690_L.png: colours \[\(7, 7, 7\)\] are not in the camvid"):
         build("cv", _cfg(root))
-    with pytest.raises(ManifestError, match="'datasets.cv.release' is 'v2'"):
+    with pytest.raises(ConfigError, match=r"config key datasets.cv.release: 'v2' is not allowed"):
         build("cv", _cfg(_original(tmp_path / "g"), release="v2"))
 
 

@@ -75,6 +75,7 @@ from typing import Any
 import numpy as np
 
 from ..classtable import ClassTable, Label, imagenet_pairs
+from ..config import section
 from ..images import image_size, read_ground_truth
 from .cityscapes import FRAMES_AFTER, FRAMES_BEFORE, snippet_tags
 from .kinds import Kind
@@ -347,7 +348,7 @@ def _parse(p: Path) -> tuple[str, int]:
 
 def frames_dir(name: str, cfg: Mapping[str, Any]) -> Path:
     """The folder of decoded video frames (``datasets.{name}.frames``, default ``root/frames``)."""
-    return Path(cfg.get("frames") or Path(cfg["root"]) / "frames")
+    return Path(cfg["frames"] or Path(cfg["root"]) / "frames")
 
 
 def _snippet_frames(still: Still, fdir: Path, names: set[str]) -> tuple[list[str], int, list[list[Any]]]:
@@ -382,9 +383,10 @@ def _snippet_frames(still: Still, fdir: Path, names: set[str]) -> tuple[list[str
 def build_manifest(name: str, cfg: Mapping[str, Any]) -> Manifest:
     """Scan a CamVid tree (config section ``datasets.{name}``; see the module docstring) into
     its manifest: one snippet per labelled still of the splits in ``shards``."""
+    cfg = section(f"datasets.{name}", cfg)  # keys left out take the schema's defaults
     root = Path(cfg["root"])
     shards: dict[str, int] = dict(cfg["shards"])
-    release = detect_release(name, root, str(cfg.get("release") or "auto"), tuple(shards))
+    release = detect_release(name, root, str(cfg["release"]), tuple(shards))
     table = TABLE if release == "original" else SEGNET_TABLE
     stills = find_stills(name, root, release, list(shards))
     fdir = frames_dir(name, cfg)
@@ -427,7 +429,7 @@ def build_manifest(name: str, cfg: Mapping[str, Any]) -> Manifest:
     native = next(iter(sizes))
     size = (int(round(native[0] * cfg["resize"])), int(round(native[1] * cfg["resize"])))
     assign_shards(snippets, shards)
-    iconic = cfg.get("iconic") or str(root / "iconic")
+    iconic = cfg["iconic"] or str(root / "iconic")
     log.info("dataset %s: CamVid %s release, %d snippets, working size %s", name, release,
              len(snippets), size)
     return Manifest(dataset=name, kind="camvid", root=str(root), size=size, resize=cfg["resize"],

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from ..classtable import IGNORE, ClassTable, Label, imagenet_pairs
+from ..config import section
 from ..errors import TagsegError
 from ..images import ImageError
 from .kinds import Kind
@@ -210,12 +211,12 @@ def train_ids(name: str, cfg: Mapping[str, Any], root: Path) -> list[str]:
     """Ids of the training images: ``train_list`` (a list of ImageSets/Segmentation), or with
     ``sbd`` VOC train ∪ SBD train ∪ SBD val − VOC val (see the module docstring)."""
     seg = root / "ImageSets" / "Segmentation"
-    which = str(cfg.get("train_list") or "train")
+    which = str(cfg["train_list"])
     path = seg / f"{which}.txt"
     if which == "train_aug" and not path.is_file() and (seg / "trainaug.txt").is_file():
         path = seg / "trainaug.txt"
     ids = read_list(path, f"datasets.{name}.train_list")
-    if cfg.get("sbd"):
+    if cfg["sbd"]:
         sbd = Path(cfg["sbd"]) / "dataset"
         key = f"datasets.{name}.sbd"
         extra = read_list(sbd / "train.txt", key) + read_list(sbd / "val.txt", key)
@@ -236,7 +237,7 @@ def _image_path(name: str, cfg: Mapping[str, Any], root: Path, image_id: str) ->
     p = root / "JPEGImages" / f"{image_id}.jpg"
     if p.is_file():
         return p
-    if cfg.get("sbd"):
+    if cfg["sbd"]:
         q = Path(cfg["sbd"]) / "dataset" / "img" / f"{image_id}.jpg"
         if q.is_file():
             return q
@@ -251,10 +252,11 @@ def build_manifest(name: str, cfg: Mapping[str, Any]) -> Manifest:
     every image with its mask). ``max_images`` ({split: n}, optional) keeps the first n ids of
     a split (smoke runs). Working size: ``size`` [H, W] pixels.
     """
+    cfg = section(f"datasets.{name}", cfg)  # keys left out take the schema's defaults
     root = Path(cfg["root"])
     _check_root(name, root)
     shards = {str(k): int(v) for k, v in cfg["shards"].items()}
-    limit = dict(cfg.get("max_images") or {})
+    limit = dict(cfg["max_images"] or {})
     snippets: list[Snippet] = []
     for split in shards:
         if split == "train":
@@ -289,8 +291,8 @@ def build_manifest(name: str, cfg: Mapping[str, Any]) -> Manifest:
     h, w = (int(v) for v in cfg["size"])
     log.info("dataset %s: %d images (%s), working size %dx%d", name, len(snippets),
              ", ".join(f"{s} {sum(x.split == s for x in snippets)}" for s in shards), h, w)
-    return Manifest(dataset=name, kind=str(cfg.get("kind", "voc")), root=str(root), size=(h, w),
-                    resize=1.0, classes=list(TABLE.names), iconic=cfg.get("iconic"),
+    return Manifest(dataset=name, kind=str(cfg["kind"]), root=str(root), size=(h, w),
+                    resize=1.0, classes=list(TABLE.names), iconic=cfg["iconic"],
                     shards=shards, snippets=snippets, class_table=TABLE)
 
 
