@@ -176,7 +176,8 @@ def test_select_frames_spreads_evenly():
 
 
 def test_report_inputs_follow_the_config():
-    cfg = {"train": {"variant": "two_stream", "ablation": ["two_stream"],
+    cfg = {"datasets": {"synthcity": {"kind": "synthcity"}},
+           "train": {"variant": "two_stream", "ablation": ["two_stream"],
                      "variants": {"two_stream": {}}},
            "report": {"frames": 2, "ablation": False}}
     i = plan.report_inputs(cfg, "synthcity")
@@ -193,7 +194,10 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
         f'report: "{REPO}/workflow/report/workflow.rst"\n'
         f'include: "{REPO}/workflow/rules/common.smk"\n'
         f'include: "{REPO}/workflow/rules/report.smk"\n')
-    (workdir / "c.yaml").write_text(json.dumps({"report": {"frames": 2}, "train": {"variant": VARIANT}}))
+    fake = {"kind": "synthcity", "root": "data/fake", "resize": 1.0, "min_tag_fraction": 0.0,
+            "shards": {"train": 1, "val": 1}}  # the report reads the dataset's kind and variant
+    (workdir / "c.yaml").write_text(json.dumps({"report": {"frames": 2}, "train": {"variant": VARIANT},
+                                                "datasets": {"fake": fake}}))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(workdir / "Snakefile"), "-d", str(workdir),
            "--configfile", str(REPO / "config" / "config.yaml"), str(workdir / "c.yaml"),
            "--nocolor", "--cores", "1", *args]
