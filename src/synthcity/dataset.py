@@ -25,7 +25,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -242,12 +243,8 @@ def render(root: str | os.PathLike, *, seed: int = 0, width: int = 256, height: 
         iconic_size=int(iconic_size), density={k: float(v) for k, v in sorted((density or {}).items())},
         hood=float(hood), noise=float(noise))
     _check(params)
-    check_root(root, overwrite)
-    root.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
-    apply_umask(tmp, folder=True)  # mkdtemp makes it 0700; the dataset gets the user's umask
-    try:
+    with staging(root, overwrite) as tmp:
         jobs: list[tuple] = []
         for split, n in (("train", params["train_snippets"]), ("val", params["val_snippets"])):
             jobs += [(_snippet_job, str(tmp), split, k, params) for k in range(n)]
@@ -258,15 +255,33 @@ def render(root: str | os.PathLike, *, seed: int = 0, width: int = 256, height: 
         results = _run_jobs(jobs, int(workers))
         iconic = [f for r in results[n_snip:] for f in r]
         info = _summary(params, results[:n_snip], iconic, time.time() - t0, workers)
-        _write_marker(tmp)
-        with open(tmp / "synthcity.json", "w") as fh:
-            json.dump(info, fh, indent=2)
-            fh.write("\n")
-        _replace_dir(tmp, root)
+        publish(tmp, root, info)
+    return info
+
+
+@contextmanager
+def staging(root: Path, overwrite: bool = False) -> Iterator[Path]:
+    """A hidden temporary folder beside ``root`` to render into (after :func:`check_root`),
+    with the user's umask (mkdtemp makes it 0700); removed when the block fails."""
+    check_root(root, overwrite)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    apply_umask(tmp, folder=True)
+    try:
+        yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return info
+
+
+def publish(tmp: Path, root: Path, info: Mapping[str, Any]) -> None:
+    """Finish a render: write the marker and ``synthcity.json`` (``info``, the render's
+    summary) into ``tmp``, then put ``tmp`` in place of ``root`` (:func:`_replace_dir`)."""
+    _write_marker(tmp)
+    with open(tmp / "synthcity.json", "w") as fh:
+        json.dump(info, fh, indent=2)
+        fh.write("\n")
+    _replace_dir(tmp, root)
 
 
 def _replace_dir(tmp: Path, root: Path) -> None:

@@ -19,18 +19,26 @@ class ImageError(TagsegError, ValueError):
     """A frame or label image is missing, unreadable or of the wrong shape."""
 
 
+def imread(path: str | os.PathLike, flags: int, what: str = "image",
+           missing: str | None = None) -> np.ndarray:
+    """``cv2.imread(path, flags)`` whose failures name the file: :class:`ImageError`
+    "PATH: {missing or what} not found" / "PATH: unreadable or corrupt {what}"."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: {missing or what} not found")
+    img = cv2.imread(str(path), flags)
+    if img is None:
+        raise ImageError(f"{path}: unreadable or corrupt {what}")
+    return img
+
+
 def read_rgb(path: str | os.PathLike, size: tuple[int, int] | None = None) -> np.ndarray:
     """Read a colour image as (H, W, 3) uint8 RGB.
 
     ``size`` is the working (height, width); the image is resized with area interpolation
     when it differs. Missing or corrupt files raise :class:`ImageError` naming the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path}: frame not found")
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise ImageError(f"{path}: unreadable or corrupt image")
+    img = imread(path, cv2.IMREAD_COLOR, "image", missing="frame")
     img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     if size is not None and img.shape[:2] != tuple(size):
         img = cv2.resize(img, (size[1], size[0]), interpolation=cv2.INTER_AREA)
@@ -56,11 +64,7 @@ def read_label_ids(path: str | os.PathLike) -> np.ndarray:
     """Read a single-channel label PNG (8 or 16 bit) as (H, W) integers, unconverted; a palette
     PNG (PASCAL VOC's ``SegmentationClass``) as its palette indices."""
     path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path}: label image not found")
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ImageError(f"{path}: unreadable or corrupt label image")
+    img = imread(path, cv2.IMREAD_UNCHANGED, "label image")
     if img.ndim != 2 and _is_palette(path):  # PASCAL VOC: the palette index is the label id
         from PIL import Image
 
@@ -102,11 +106,7 @@ def read_ground_truth(path: str | os.PathLike, table: "ClassTable") -> np.ndarra
     if table.encoding == "ids":
         return read_label_ids(path)
     path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path}: label image not found")
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ImageError(f"{path}: unreadable or corrupt label image")
+    img = imread(path, cv2.IMREAD_UNCHANGED, "label image")
     if img.ndim != 3 or img.shape[2] not in (3, 4):
         raise ImageError(f"{path}: the {table.name} class table reads colour-coded label images "
                          f"(RGB), found shape {img.shape}")

@@ -23,7 +23,6 @@ of :data:`ICONIC_FROM`, in equal shares.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -37,7 +36,7 @@ from tagseg import classes
 from tagseg.datasets.camvid import CLASSES, COLORS, frame_stem
 from tagseg.fsutil import apply_umask
 
-from ..dataset import MARKER, _replace_dir, _write_marker, check_root
+from ..dataset import MARKER, check_root, publish
 from ..dataset import render as render_cityscapes
 
 FROM_CITYSCAPES: dict[str, str] = {
@@ -165,11 +164,7 @@ def render(root: str | os.PathLike, *, overwrite: bool = False, **params: Any) -
         summary = {**{k: v for k, v in info.items() if k != "snippets"}, "layout": "camvid",
                    "stills": records,
                    "labels": {"from_cityscapes": FROM_CITYSCAPES, "iconic_from": ICONIC_FROM}}
-        _write_marker(tree)
-        with open(tree / "synthcity.json", "w") as fh:
-            json.dump(summary, fh, indent=2)
-            fh.write("\n")
-        _replace_dir(tree, root)
+        publish(tree, root, summary)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     assert (root / MARKER).is_file()

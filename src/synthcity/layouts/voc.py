@@ -24,9 +24,6 @@ atomic and refuses a root it did not write, as :func:`synthcity.render`.
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,9 +34,8 @@ import numpy as np
 
 from tagseg import __version__, classes
 from tagseg.datasets.voc import CLASSES, voc_palette
-from tagseg.fsutil import apply_umask
 
-from ..dataset import CITIES, _atlas, _replace_dir, _run_jobs, _write_marker, check_root
+from ..dataset import CITIES, _atlas, _run_jobs, publish, staging
 from ..iconic_images import GROUP, render_iconic_group
 
 VOC_OF: dict[str, str] = {"bicycle": "bicycle", "bus": "bus", "car": "car",
@@ -203,12 +199,8 @@ def render(root: str | Path, *, seed: int = 0, size: int = 128, train_images: in
             raise ValueError(f"synthcity voc: parameter {key!r} = {params[key]}: must be >= 1")
     if params["size"] < 32:
         raise ValueError(f"synthcity voc: parameter 'size' = {size}: must be >= 32 pixels")
-    check_root(root, overwrite)
-    root.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
-    apply_umask(tmp, folder=True)
-    try:
+    with staging(root, overwrite) as tmp:
         images = [r for rs in _run_jobs(_jobs(str(tmp), params), int(workers)) for r in rs]
         sets = tmp / "ImageSets" / "Segmentation"
         sets.mkdir(parents=True, exist_ok=True)
@@ -226,10 +218,5 @@ def render(root: str | Path, *, seed: int = 0, size: int = 128, train_images: in
                                if any(c in r["tags"] for r in images)},
             "render_seconds": round(time.time() - t0, 2), "workers": int(workers),
         }
-        _write_marker(tmp)
-        (tmp / "synthcity.json").write_text(json.dumps(info, indent=2) + "\n")
-        _replace_dir(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        publish(tmp, root, info)
     return info

@@ -20,9 +20,6 @@ sidewalk, building, vegetation, terrain and sky.
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,9 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tagseg.fsutil import apply_umask
-
-from ..dataset import CITIES, _atlas, _replace_dir, _run_jobs, _write_marker, check_root
+from ..dataset import CITIES, _atlas, _run_jobs, publish, staging
 from ..iconic_images import GROUP, render_iconic_group
 from ..scene import LID
 from ..shots import render_shot
@@ -131,12 +126,8 @@ def render(root: str | Path, *, seed: int = 0, width: int = 128, height: int = 7
         shots_per_video=int(shots_per_video), frames=int(frames), mask_every=int(mask_every),
         iconic_per_class=int(iconic_per_class), iconic_size=int(iconic_size), noise=float(noise))
     _check(p)
-    check_root(root, overwrite)
-    root.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
-    apply_umask(tmp, folder=True)
-    try:
+    with staging(root, overwrite) as tmp:
         jobs: list[tuple] = []
         n_videos = p["videos_per_class"]
         for cls in p["classes"]:
@@ -161,12 +152,5 @@ def render(root: str | Path, *, seed: int = 0, width: int = 128, height: int = 7
                            "iconic": p["iconic_per_class"] * (len(p["classes"]) + 1)},
                 "shots": shots, "render_seconds": round(time.time() - t0, 2),
                 "workers": int(workers)}
-        _write_marker(tmp)
-        with open(tmp / "synthcity.json", "w") as fh:
-            json.dump(info, fh, indent=2)
-            fh.write("\n")
-        _replace_dir(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        publish(tmp, root, info)
     return info

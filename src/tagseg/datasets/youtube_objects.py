@@ -65,7 +65,7 @@ import numpy as np
 
 from ..classtable import IGNORE, ClassTable, Label, imagenet_pairs
 from ..config import section
-from ..images import ImageError, image_size, read_label_ids
+from ..images import ImageError, image_size, imread, read_label_ids
 from .kinds import Kind
 from .manifest import Manifest, ManifestError, Snippet, assign_shards
 
@@ -208,12 +208,7 @@ def evenly(candidates: Sequence[int], k: int) -> list[int]:
 def convert_mask(mask_path: str | os.PathLike, cls: str, threshold: int) -> np.ndarray:
     """(H, W) uint8 label ids of :data:`TABLE` of one Jain & Grauman mask: pixels brighter than
     ``threshold`` (grey level 0..255; the masks are JPEGs) are ``cls``, the rest background."""
-    path = Path(mask_path)
-    if not path.is_file():
-        raise ImageError(f"{path}: mask not found")
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise ImageError(f"{path}: unreadable or corrupt mask image")
+    img = imread(mask_path, cv2.IMREAD_GRAYSCALE, "mask image", missing="mask")
     return np.where(img > threshold, VOC_IDS[cls], VOC_IDS[BACKGROUND]).astype(np.uint8)
 
 
