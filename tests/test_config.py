@@ -44,6 +44,32 @@ def test_dataset_retrieval_keys_override_the_section():
         retrieval_config({"datasets": {}}, "synthcity")
 
 
+def test_dataset_heatmaps_keys_override_the_section_for_its_rules_and_its_web_clips():
+    from tagseg import provenance as prov
+    from tagseg.plan import heatmaps_config, train_provenance
+
+    cfg = copy.deepcopy(CONFIG)
+    cfg["datasets"]["synthcity_voc"]["heatmaps"] = {"cam": {"epochs": 3}, "scales": [2.0]}
+    validate(cfg)
+    h = heatmaps_config(cfg, "synthcity_voc")
+    assert h["cam"]["epochs"] == 3 and h["scales"] == [2.0]
+    assert h["cam"]["lr"] == CONFIG["heatmaps"]["cam"]["lr"]  # the section's other keys stay
+    assert heatmaps_config(cfg, "synthcity_voc_web") == h  # a webvideos dataset takes its source's
+    assert heatmaps_config(cfg, "synthcity") == cfg["heatmaps"] == heatmaps_config(cfg)
+    # the heatmap stage's config hash follows the overlay; the target's and its extras' are kept apart
+    assert prov.chain(cfg, "heatmaps", "synthcity_voc") != prov.chain(cfg, "heatmaps", "synthcity")
+    p = train_provenance(cfg, "synthcity_voc", "videos_only")
+    assert p["others"]["synthcity_voc_web"]["heatmaps"] == p["hashes"]["heatmaps"]
+    want = prov.Expectations.from_param(p).of("pseudolabels", "synthcity_voc_web")
+    assert dict(want.chain) == p["others"]["synthcity_voc_web"] and want.manifest is None
+    cfg["datasets"]["synthcity_voc"]["heatmaps"]["cam"]["epoch"] = 3  # checked merged, named
+    with pytest.raises(ConfigError, match=r"datasets\.synthcity_voc\.heatmaps\.cam.*'epoch'"):
+        validate(cfg)
+    cfg["datasets"]["synthcity_voc"]["heatmaps"] = {"scales": "big"}
+    with pytest.raises(ConfigError, match=r"datasets\.synthcity_voc\.heatmaps\.scales"):
+        validate(cfg)
+
+
 # ---------------------------------------------------------------- defaults (config/schema.yaml)
 
 SCHEMA_DOC = yaml.safe_load(SCHEMA.read_text())

@@ -322,3 +322,8 @@ def test_tag_classifier_maps_are_per_location_probabilities_and_background_their
     maps, _ = multiscale_heatmaps(sig, frames, [1.0])
     assert maps[0, 1:].max() == pytest.approx(1.0)  # per-class max-normalised probabilities
     np.testing.assert_allclose(maps[0, 0], 1.0 - maps[0, 1:].max(0), atol=1e-6)
+    # with each frame's tags, the background is the complement of its tagged classes' maps only
+    # (an untagged class's map, normalised to its own peak, would erase the background)
+    tagged, _ = multiscale_heatmaps(sig, frames, [1.0], tagged=np.array([[True, True, False]]))
+    np.testing.assert_allclose(tagged[0, 0], 1.0 - maps[0, 1], atol=1e-6)
+    np.testing.assert_allclose(tagged[0, 1:], maps[0, 1:], atol=1e-6)

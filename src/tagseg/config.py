@@ -110,6 +110,19 @@ def _problem_lines(error: jsonschema.ValidationError, origins: Mapping[str, str]
     return [f"config key {where or '(top level)'}: {_short(error.message, 200)}"]
 
 
+OVERLAID = ("heatmaps",)
+"""Sections a dataset may override key by key (``datasets.{name}.heatmaps``); the section
+with a dataset's keys laid over it (:func:`overlay`) must itself pass the schema."""
+
+
+def overlay(section: Mapping[str, Any], over: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``section`` with ``over``'s keys laid over it; nested dicts merge one level deep."""
+    cfg = dict(section)
+    for key, value in (over or {}).items():
+        cfg[key] = {**(cfg.get(key) or {}), **value} if isinstance(value, dict) else value
+    return cfg
+
+
 def problems(config: Any, schema_path: str | os.PathLike = SCHEMA,
              configfiles: Sequence[str | os.PathLike] = (), set_default: bool = True) -> list[str]:
     """Every way ``config`` breaks the schema, one short line each, naming the key.
@@ -117,8 +130,21 @@ def problems(config: Any, schema_path: str | os.PathLike = SCHEMA,
     ``configfiles``: the files given to ``--configfile``; an unknown top-level key is traced to
     the file that holds it (a target that followed ``--configfile`` and was read as config).
     ``set_default``: fill the schema's defaults into ``config`` (in place) while checking it.
+    A dataset's overrides of a section (:data:`OVERLAID`) are checked laid over that section.
     """
-    return _problems(config, _schema(str(Path(schema_path).resolve())), configfiles, set_default)
+    schema = _schema(str(Path(schema_path).resolve()))
+    lines = _problems(config, schema, configfiles, set_default)
+    if lines or not isinstance(config, dict):
+        return lines
+    part = {k: v for k, v in schema.items() if k != "required"}
+    for name, ds in (config.get("datasets") or {}).items():
+        for sec in OVERLAID:
+            over = ds.get(sec) if isinstance(ds, dict) else None
+            if over and isinstance(config.get(sec), dict):
+                merged = {sec: overlay(config[sec], over)}
+                lines += [line.replace(f"config key {sec}.", f"config key datasets.{name}.{sec}.")
+                          for line in _problems(merged, part, (), False)]
+    return lines
 
 
 def _problems(config: Any, schema: Mapping[str, Any], configfiles: Sequence[str | os.PathLike],

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
+from .config import ConfigError, overlay
 
 RESULTS = "results"
 """Top folder of every pipeline artifact (relative to the working directory)."""
@@ -455,7 +455,8 @@ def train_provenance(config: Mapping[str, Any], dataset: str, name: str) -> dict
     from .provenance import rule_param
 
     needs = needs_of(variant(config, name))
-    return rule_param(config, dataset, *(s for k, s in STAGE_OF_INPUT.items() if k in needs))
+    return rule_param(config, dataset, *(s for k, s in STAGE_OF_INPUT.items() if k in needs),
+                      others=extra_datasets(config, dataset, name)[0])
 
 
 def predict_provenance(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
@@ -478,13 +479,24 @@ def retrieval_config(config: Mapping[str, Any], dataset: str | None = None) -> d
     thresholds and scorer settings) laid over it; nested dicts merge one level deep."""
     if "retrieval" not in config:
         raise ConfigError("no 'retrieval' section in the config: add one (see config/config.yaml)")
-    cfg = dict(config["retrieval"])
     over = {}
     if dataset is not None:
         over = ((config.get("datasets") or {}).get(dataset) or {}).get("retrieval") or {}
-    for key, value in over.items():
-        cfg[key] = {**(cfg.get(key) or {}), **value} if isinstance(value, dict) else value
-    return cfg
+    return overlay(config["retrieval"], over)
+
+
+def heatmaps_config(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
+    """Config section ``heatmaps`` with ``datasets.{dataset}.heatmaps`` (a dataset's own
+    classifier and heatmap settings, e.g. PASCAL VOC's ImageNet tag classifier) laid over it,
+    nested dicts one level deep. A webvideos dataset without its own takes its source's: it
+    uses the source's classifier (rule ``webvideos_classifiers``)."""
+    over = None
+    if dataset is not None:
+        ds = (config.get("datasets") or {}).get(dataset) or {}
+        over = ds.get("heatmaps")
+        if over is None and ds.get("kind") == "webvideos" and ds.get("source"):
+            over = ((config.get("datasets") or {}).get(ds["source"]) or {}).get("heatmaps")
+    return overlay(config["heatmaps"], over)
 
 
 def retrieval_index(config: Mapping[str, Any], dataset: str) -> str | None:

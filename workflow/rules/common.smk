@@ -169,9 +169,10 @@ wildcard_constraints:
 
 
 def dataset_params(dataset):
-    """Config section of ``dataset`` less its ``retrieval`` keys, which only the retrieval rules
-    read (changing a retrieval threshold must not rebuild the manifest and all after it)."""
-    return {k: v for k, v in dataset_cfg(dataset).items() if k != "retrieval"}
+    """Config section of ``dataset`` less its ``retrieval`` and ``heatmaps`` keys, which only the
+    retrieval and heatmap rules read (changing a retrieval threshold or a classifier setting must
+    not rebuild the manifest and all after it)."""
+    return {k: v for k, v in dataset_cfg(dataset).items() if k not in ("retrieval", "heatmaps")}
 
 
 def retrieval_cfg(wildcards=None):

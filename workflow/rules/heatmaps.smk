@@ -12,7 +12,7 @@ rule classifiers:
         model="results/{dataset}/classifiers/model.pt",
         accuracy="results/{dataset}/classifiers/accuracy.json",
     params:
-        cfg=lambda w: {k: config["heatmaps"][k] for k in ("heads", "imagenet", "cam")},
+        cfg=lambda w: {k: plan.heatmaps_config(config, w.dataset)[k] for k in ("heads", "imagenet", "cam")},
         seed=config["seed"],
         device=config["device"],
     log:
@@ -38,7 +38,7 @@ rule heatmaps:
         "results/{dataset}/heatmaps/{split}/shard-{shard}.h5",
     params:
         # every key that changes the maps (not threads, not the quality threshold)
-        cfg=lambda w: prov.stage_config(config, "heatmaps"),
+        cfg=lambda w: prov.stage_config(config, "heatmaps", w.dataset),
         provenance=lambda w: prov.rule_param(config, w.dataset, "heatmaps"),
         offsets=lambda w: plan.dataset_offsets(config, w.dataset),
         device=config["device"],

@@ -87,7 +87,7 @@ rule retrieval_thumbnails:
     params:
         cfg=lambda w: retrieval_cfg(w),
         device=config["device"],
-        heatmaps=lambda w: config["heatmaps"],
+        heatmaps=lambda w: plan.heatmaps_config(config, w.dataset),
     log:
         "results/{dataset}/logs/retrieval/thumbnails-{cls}.log",
     benchmark:
@@ -134,7 +134,7 @@ rule retrieval_keyframes:
     params:
         cfg=lambda w: retrieval_cfg(w),
         device=config["device"],
-        heatmaps=lambda w: config["heatmaps"],
+        heatmaps=lambda w: plan.heatmaps_config(config, w.dataset),
     log:
         "results/{dataset}/logs/retrieval/keyframes-{cls}.log",
     benchmark:
@@ -160,7 +160,7 @@ rule retrieval_clips:
     params:
         cfg=lambda w: retrieval_cfg(w),
         device=config["device"],
-        heatmaps=lambda w: config["heatmaps"],
+        heatmaps=lambda w: plan.heatmaps_config(config, w.dataset),
     log:
         "results/{dataset}/logs/retrieval/clips-{cls}.log",
     benchmark:

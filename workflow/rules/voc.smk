@@ -18,14 +18,14 @@ rule tagged_classifiers:
         model="results/{dataset}/classifiers/model.pt",
         accuracy="results/{dataset}/classifiers/accuracy.json",
     params:
-        cfg=lambda w: {k: config["heatmaps"][k] for k in ("cam", "imagenet")},
+        cfg=lambda w: {k: plan.heatmaps_config(config, w.dataset)[k] for k in ("cam", "imagenet")},
         seed=config["seed"],
         device=config["device"],
     log:
         "results/{dataset}/logs/classifiers/train.log",
     benchmark:
         "results/{dataset}/benchmarks/classifiers/train.tsv"
-    threads: config["heatmaps"].get("threads", 2)
+    threads: config["heatmaps"]["threads"]
     resources:
         mem_mb=4000,
         runtime=12 * 60,

@@ -62,12 +62,17 @@ def multiscale_heatmaps(
     device: torch.device | str = "cpu",
     precision: str = "fp32",
     mode: str = "cam",
+    tagged: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Heatmaps of a batch of frames.
 
     frames: (B, H, W, 3) uint8 RGB at working size; scales: input size factors;
     out_size: (h, w) of the returned maps (default (H, W)); mode: ``cam`` | ``softmax``
-    (module docstring). Returns maps (B, C, h, w) float32 in [0, 1] and scores (B, C)
+    (module docstring); tagged: (B, C) bool, each frame's tags: the map of a ``complement``
+    class (a dataset's one background class) is 1 - the max of the *tagged* classes' maps
+    (an untagged class's map, normalised to its own peak, would otherwise erase the
+    background; Hong et al. separate one tagged class from background), or of all
+    classes' maps when None. Returns maps (B, C, h, w) float32 in [0, 1] and scores (B, C)
     float32 (class probabilities averaged over scales).
     """
     if mode not in MODES:
@@ -102,9 +107,12 @@ def multiscale_heatmaps(
         best = normalise(best)
     score = score_sum / len(scales)
     bg = getattr(model, "complement_index", [])
-    if bg:  # one background class: 1 - the max of the other classes' maps (Hong et al.)
-        others = [i for i in range(best.shape[1]) if i not in bg]
-        rest = best[:, others].amax(dim=1) if others else torch.zeros_like(best[:, 0])
+    if bg:  # one background class: 1 - the max of the (tagged) other classes' maps (Hong et al.)
+        keep = torch.ones(best.shape[:2], dtype=torch.bool, device=best.device)
+        if tagged is not None:
+            keep &= torch.as_tensor(np.array(tagged, bool), device=best.device)
+        keep[:, bg] = False
+        rest = torch.where(keep[:, :, None, None], best, torch.zeros_like(best)).amax(dim=1)
         best[:, bg] = (1.0 - rest).clamp(0, 1).unsqueeze(1)
         score[:, bg] = 1.0
     return (best.cpu().numpy().astype(np.float32), score.cpu().numpy().astype(np.float32))

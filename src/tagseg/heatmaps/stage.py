@@ -78,11 +78,13 @@ def run_heatmaps(
     with write_artifact(out_path, "heatmaps", config=dict(cfg), attrs=attrs, provenance=made_from) as f:
         for s in tqdm(snippets, desc=f"heatmaps {split}/{shard}", disable=not progress):
             paths = [s.frame_path(o) for o in offsets]
+            tagged = np.array([c in s.tags for c in manifest.classes], bool)
             maps, scores = [], []
             for i in range(0, len(paths), batch):
                 frames = np.stack([read_rgb(p, size) for p in paths[i:i + batch]])
                 m, sc = multiscale_heatmaps(model, frames, scales, out_size, device,
-                                            str(cfg["precision"]), mode)
+                                            str(cfg["precision"]), mode,
+                                            tagged=np.broadcast_to(tagged, (len(frames), len(tagged))))
                 maps.append(m)
                 scores.append(sc)
             write_snippet(f, s.id, np.asarray(offsets), np.concatenate(maps),
