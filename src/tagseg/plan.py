@@ -549,7 +549,9 @@ def report_cfg(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def report_inputs(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
     """Input files of rule ``report_figures`` for ``dataset`` (named as the rule's ``input:``):
-    scores, the stages' quality files and the default variant's predictions."""
+    scores, the stages' quality files (no flow quality for still images: no flow stage), the
+    default variant's predictions and the val pseudo-label shards (frames' pseudo-label panel;
+    the pseudo-label quality reads them too)."""
     pred = predict_dir(dataset, default_variant(config, dataset))
     inputs: dict[str, Any] = {
         "manifest": manifest_path(dataset),
@@ -558,6 +560,7 @@ def report_inputs(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
            if not (s == "flow" and is_still(config, dataset))},
         "raw": f"{pred}/raw",
         "crf": f"{pred}/crf",
+        "pseudolabels": shard_paths(config, "pseudolabels", dataset, "val"),
     }
     if report_cfg(config)["ablation"]:
         inputs["ablation"] = ablation_path(dataset)
