@@ -158,7 +158,8 @@ def local_catalogue_dir(dataset: str) -> str:
 
 def ground_truth_dir(dataset: str) -> str:
     """``results/{dataset}/ground_truth``: label-id PNGs a manifest builder converts the dataset's
-    own ground truth into (kind youtube_objects: Jain & Grauman's masks)."""
+    own ground truth into (kind youtube_objects: Jain & Grauman's masks; kind voc: SBD's
+    ``cls/*.mat`` masks of training images)."""
     return f"{results_dir(dataset)}/ground_truth"
 
 

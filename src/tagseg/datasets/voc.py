@@ -17,7 +17,7 @@ its two usual forms:
 - ``datasets.{name}.sbd``: the ``benchmark_RELEASE`` folder, whose ``dataset/train.txt`` and
   ``dataset/val.txt`` list 11,355 VOC 2011 images (8,498 + 2,857), ``dataset/img/{id}.jpg``
   their images and ``dataset/cls/{id}.mat`` their masks: a MATLAB struct ``GTcls`` whose field
-  ``Segmentation`` is the (H, W) uint8 class-index mask (0..20; SBD has no 255 band), beside
+  ``Segmentation`` is the (H, W) uint8 class-index mask (0..20), beside
   ``Boundaries`` and ``CategoriesPresent`` (read as ``loadmat(f)['GTcls'][0]['Segmentation'][0]``
   in open-mmlab/mmsegmentation ``tools/dataset_converters/voc_aug.py`` and pytorch/vision
   ``torchvision/datasets/sbd.py``). The training list is then VOC train ∪ SBD train ∪ SBD val
