@@ -144,6 +144,10 @@ def test_make_figures_from_fake_inputs(tmp_path):
     # the pseudo-label panel: the annotated frame's labels (offset 0), its unsure block uncovered
     assert summary["frames"][0]["pseudo_coverage"] == pytest.approx(1 - (H // 4) * (W // 4) / (H * W))
     assert acc["pseudo"] == 1.0
+    from tagseg.datasets import camvid, kinds
+
+    for t in [kinds.table(k) for k in kinds.MODULES] + [camvid.SEGNET_TABLE]:  # unsure: no class's colour
+        assert rp.unsure_colour(t) not in {tuple(lab.color) for lab in t.labels}, t.name
     assert not list(out.rglob(".*.tmp*")), "temporary files left behind"
 
 

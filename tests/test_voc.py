@@ -341,8 +341,12 @@ def test_mean_average_precision_matches_hand_computed_values():
 # --------------------------------------------------------------------------- end to end
 
 
-def test_tiny_voc_run_reaches_metrics_json(tmp_path):
+def test_tiny_voc_run_reaches_metrics_json_and_the_report(tmp_path):
+    """The embedded VOC tree to metrics.json and the report figures (no flow anywhere), in one
+    run; the report with the ablation (a dry run: the video half is too long for the suite)
+    plans Hong's Table 1 rows."""
     import snakemake_runs as sr
+    from tagseg import report as rp
 
     sr.write_config(tmp_path, {
         "datasets": {"synthcity_voc": {
@@ -352,10 +356,26 @@ def test_tiny_voc_run_reaches_metrics_json(tmp_path):
             "variant": "images_only"}},
         "pseudolabels": {"ablations": False},
         "predict": {"overlays": False},
+        "report": {"ablation": False, "frames": 2},
     })
-    r = sr.snakemake(tmp_path, "--cores", "2", "results/synthcity_voc/metrics.json", check=False,
-                     timeout=600)
+    report = tmp_path / "results/synthcity_voc/report"
+    r = sr.snakemake(tmp_path, "--cores", "2", "results/synthcity_voc/metrics.json",
+                     "results/synthcity_voc/report/ablation.html", check=False, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
+    for name in rp.FIGURES:
+        assert (report / name).stat().st_size > 1000, name
+    frames = sorted(p.name for p in (report / "frames").glob("*.png"))
+    assert len(frames) == 2 and all(f.startswith("2012_") for f in frames)
+    log = (tmp_path / "results/synthcity_voc/logs/report/figures.log").read_text()
+    assert "report figures for synthcity_voc (images_only)" in log
+    assert "images_only" in (report / "ablation.html").read_text()
+    (tmp_path / "hong.yaml").write_text("report: {ablation: true}\n")
+    jobs, out = sr.planned_jobs(tmp_path, "results/synthcity_voc/report/ablation.html",
+                                configs=("c.yaml", "hong.yaml"), with_output=True)
+    assert jobs["ablation"] == 1 and jobs["report_figures"] == 1 and jobs["adapt_labels"] == 1
+    for row in ("videos_only", "videos_adapt"):  # images_only is built already
+        assert f"results/synthcity_voc/evaluate/{row}.json" in out
+    assert "results/synthcity_voc/flow/" not in out  # the web clips have flow, the stills none
     m = json.loads((tmp_path / "results/synthcity_voc/metrics.json").read_text())
     assert m["default_variant"] == "images_only" and m["n_images"] == 6
     assert set(m["crf"]["class_iou"]) == set(voc.CLASSES) and 0.0 <= m["crf"]["miou"] <= 1.0

@@ -8,7 +8,7 @@
     quality_ladder.png   flow EPE -> heatmap mIoU -> pseudo-label mIoU -> final mIoU (datasets
                          of still images, e.g. kind voc, have no flow: no EPE panel)
     frames/{snippet}.png image | ground truth | prediction raw | prediction CRF | pseudo-label
-                         (the annotated frame's graph-cut labels), a few val frames
+                         (the annotated frame's graph-cut labels; unsure pixels white), a few val frames
 
 Inputs are the JSON files the pipeline writes anyway (``metrics.json``, ``ablation.json``,
 ``{flow,heatmaps,pseudolabels}/quality.json``; no flow quality for still images), the
@@ -344,8 +344,16 @@ def read_pseudolabel(shards: Sequence[str | os.PathLike], snippet: Any) -> np.nd
     return labels[list(offsets).index(0)]
 
 
-UNSURE_COLOUR = (128, 128, 128)
-"""Pseudo-label pixels left unsure (train id 255) are drawn grey."""
+UNSURE_COLOURS = ((255, 255, 255), (255, 0, 255), (0, 255, 255))
+"""Candidates for pseudo-label pixels left unsure (train id 255): the first that is no class
+colour of the table (grey is CamVid's sky and VOC's car; white is no class of the shipped
+tables)."""
+
+
+def unsure_colour(table: ClassTable) -> tuple[int, int, int]:
+    """The colour unsure pseudo-label pixels get in ``table``'s figures (:data:`UNSURE_COLOURS`)."""
+    used = {tuple(int(v) for v in lab.color) for lab in table.labels}
+    return next((c for c in UNSURE_COLOURS if c not in used), UNSURE_COLOURS[0])
 
 
 def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_path: str | os.PathLike,
@@ -354,7 +362,7 @@ def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_p
 
     Predictions and ground truth are labelId PNGs of ``table`` (the manifest's class table);
     the frame is shown at ground-truth size. ``pseudo``: the frame's pseudo-label, (h, w)
-    train ids of ``table`` at working size (255 unsure, grey), resized to the ground truth
+    train ids of ``table`` at working size (255 unsure: :func:`unsure_colour`), resized to the ground truth
     (nearest); None leaves its panel out. Returns per-frame pixel accuracies (fractions over
     evaluated pixels; for the pseudo-label over evaluated pixels it labels) and its coverage.
     """
@@ -394,7 +402,7 @@ def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_p
         acc["pseudo"] = float((g[scored] == train[scored]).mean()) if scored.any() else None
         coverage = float(sure.mean())
         tp = table.train_palette().copy()
-        tp[table.ignore] = UNSURE_COLOUR
+        tp[table.ignore] = unsure_colour(table)
         a = acc["pseudo"]
         panels.append((f"pseudo-label ({100 * coverage:.0f} % labelled"
                        + ("" if a is None else f", {100 * a:.0f} % right") + ")", tp[train]))
@@ -412,6 +420,9 @@ def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_p
         present |= set(np.unique(pseudo_ids[train != table.ignore]).tolist())
     handles = [Patch(color=np.array(lab.color) / 255, label=lab.name)
                for lab in table.labels if lab.label_id in present and lab.train_id != table.ignore]
+    if pseudo_ids is not None and coverage is not None and coverage < 1.0:
+        handles.append(Patch(facecolor=np.array(unsure_colour(table)) / 255, edgecolor="grey",
+                             label="unsure (pseudo-label)"))
     if handles:
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 10), fontsize=7, frameon=False)
     fig.suptitle(snippet.id, fontsize=10)
