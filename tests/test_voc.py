@@ -290,6 +290,8 @@ def test_plan_of_a_still_image_dataset_has_no_flow_and_hongs_variants():
     assert plan.ablation_variants(c, "synthcity_voc") == ["images_only", "videos_only", "videos_adapt"]
     assert plan.default_variant(c, "synthcity_voc") == "videos_adapt"
     assert plan.default_variant(c, "synthcity") == c["train"]["variant"]
+    rep = plan.report_inputs(c, "synthcity_voc")  # the report: Table 1's rows, no flow quality
+    assert rep["ablation"] == "results/synthcity_voc/ablation.json" and "flow_quality" not in rep
     own = plan.train_inputs(c, "synthcity_voc", "images_only")
     assert own["manifest"] == "results/synthcity_voc/manifest.json" and "flow" not in own
     assert own["pseudo"] == plan.shard_paths(c, "pseudolabels", "synthcity_voc", "train")
@@ -343,8 +345,8 @@ def test_mean_average_precision_matches_hand_computed_values():
 
 def test_tiny_voc_run_reaches_metrics_json_and_the_report(tmp_path):
     """The embedded VOC tree to metrics.json and the report figures (no flow anywhere), in one
-    run; the report with the ablation (a dry run: the video half is too long for the suite)
-    plans Hong's Table 1 rows."""
+    run. The report's ablation (Hong's Table 1 rows) needs the video half, too long for the
+    suite: its plan is checked in test_plan_of_a_still_image_dataset_has_no_flow_and_hongs_variants."""
     import snakemake_runs as sr
     from tagseg import report as rp
 
@@ -369,13 +371,6 @@ def test_tiny_voc_run_reaches_metrics_json_and_the_report(tmp_path):
     log = (tmp_path / "results/synthcity_voc/logs/report/figures.log").read_text()
     assert "report figures for synthcity_voc (images_only)" in log
     assert "images_only" in (report / "ablation.html").read_text()
-    (tmp_path / "hong.yaml").write_text("report: {ablation: true}\n")
-    jobs, out = sr.planned_jobs(tmp_path, "results/synthcity_voc/report/ablation.html",
-                                configs=("c.yaml", "hong.yaml"), with_output=True)
-    assert jobs["ablation"] == 1 and jobs["report_figures"] == 1 and jobs["adapt_labels"] == 1
-    for row in ("videos_only", "videos_adapt"):  # images_only is built already
-        assert f"results/synthcity_voc/evaluate/{row}.json" in out
-    assert "results/synthcity_voc/flow/" not in out  # the web clips have flow, the stills none
     m = json.loads((tmp_path / "results/synthcity_voc/metrics.json").read_text())
     assert m["default_variant"] == "images_only" and m["n_images"] == 6
     assert set(m["crf"]["class_iou"]) == set(voc.CLASSES) and 0.0 <= m["crf"]["miou"] <= 1.0
