@@ -139,13 +139,21 @@ def test_test_split_is_read_when_it_has_shards_and_refused_where_labels_are_priv
     assert d["flow"] == ["results/cv/flow/test/shard-0.h5", "results/cv/flow/test/shard-1.h5"]
     assert plan.metrics_test_path("cv") == "results/cv/metrics_test.json"
     assert plan.evaluate_test_path("cv", "x") == "results/cv/evaluate_test/x.json"
-    with pytest.raises(ValueError, match=r"'datasets.cv2.shards.test' is not set"):
+    with pytest.raises(ValueError, match=r"'datasets.cv2.shards.test' is not set.*then build "
+                                         r"results/cv2/metrics_test.json"):
         plan.predict_inputs(cfg, "cv2", "two_stream", split="test")
     with pytest.raises(ValueError, match=r"'cs' \(kind 'cityscapes'\) cannot be scored on a test "
                                          r"split: Cityscapes' test labels are not public"):
         plan.check_test_split(cfg, "cs")
     with pytest.raises(ValueError, match=r"PASCAL VOC 2012's test masks are not public"):
         plan.check_test_split(cfg, "v")
+    from conftest import write_fake_cityscapes  # the manifest builder refuses it too
+
+    cs = write_fake_cityscapes(tmp_path / "cs", splits=("train",), per_split=1, frames=20)
+    with pytest.raises(ManifestError, match=r"'datasets.cs.shards.test': Cityscapes' test labels "
+                                            r"are not public"):
+        get("cityscapes").build_manifest("cs", {"kind": "cityscapes", "root": str(cs), "resize": 1.0,
+                                                "min_tag_fraction": 0.0, "shards": {"train": 1, "test": 1}})
 
 
 def test_original_release_with_split_lists(tmp_path):

@@ -211,7 +211,7 @@ def check_test_split(config: Mapping[str, Any], dataset: str) -> None:
     if TEST_SPLIT not in (ds.get("shards") or {}):
         raise ValueError(f"dataset {dataset!r}: config key 'datasets.{dataset}.shards.test' is not "
                          "set; give the test split its shards (e.g. {test: 1}) so that the "
-                         "manifest holds its stills, then build results/{dataset}/metrics_test.json")
+                         f"manifest holds its stills, then build {metrics_test_path(dataset)}")
 
 
 # --------------------------------------------------------------------------- frame windows
