@@ -124,6 +124,7 @@ def test_test_split_is_read_when_it_has_shards_and_refused_where_labels_are_priv
     """shards.test (kind camvid) puts the test stills (SegNet's rule: Seq05VD) in the manifest;
     the plan scores them through their own targets; Cityscapes and VOC refuse, saying why."""
     from tagseg import plan
+    from tagseg.datasets import kinds
 
     root = _original(tmp_path / "CamVid")
     m = get("camvid").build_manifest("cv", _cfg(root, shards={"train": 1, "val": 1, "test": 1}))
@@ -135,6 +136,10 @@ def test_test_split_is_read_when_it_has_shards_and_refused_where_labels_are_priv
            "predict": {"split": "val"},
            "train": {"variant": "two_stream", "variants": {"two_stream": {
                "two_stream": True, "losses": ["pseudo"]}}}}
+    for s in m.split("test"):  # the kind's protocol scores the test split (predictions = truth)
+        _png(tmp_path / "pred" / s.city / f"{s.id}_v_labelIds.png", read_ground_truth(s.gt, m.table))
+    r = kinds.protocol("camvid")(m, "test", tmp_path / "pred")
+    assert r["split"] == "test" and r["n_images"] == 1 and r["miou"] == 1.0
     d = plan.predict_inputs(cfg, "cv", "two_stream", split="test")
     assert d["flow"] == ["results/cv/flow/test/shard-0.h5", "results/cv/flow/test/shard-1.h5"]
     assert plan.metrics_test_path("cv") == "results/cv/metrics_test.json"
@@ -154,6 +159,20 @@ def test_test_split_is_read_when_it_has_shards_and_refused_where_labels_are_priv
                                             r"are not public"):
         get("cityscapes").build_manifest("cs", {"kind": "cityscapes", "root": str(cs), "resize": 1.0,
                                                 "min_tag_fraction": 0.0, "shards": {"train": 1, "test": 1}})
+
+
+def test_metrics_test_json_plans_the_test_split_alone(tmp_path):
+    """A dry run of the real Snakefile: metrics_test.json of a camvid dataset with shards.test
+    predicts and scores the test split (its own flow shard), nothing of val. Verified once for
+    real on synthcity_camvid with its val stills copied as test stills (docs/results.md): the
+    test scores equal the val scores."""
+    import snakemake_runs as sr
+
+    sr.write_config(tmp_path, {"datasets": {"synthcity_camvid": {"shards": {"train": 1, "val": 1, "test": 1}}}})
+    jobs, out = sr.planned_jobs(tmp_path, "results/synthcity_camvid/metrics_test.json", with_output=True)
+    assert jobs["predict_test"] == jobs["evaluate_test_variant"] == jobs["evaluate_test"] == 1
+    assert "results/synthcity_camvid/flow/test/shard-0.h5" in out and "flow/val/" not in out
+    assert "predict" not in jobs and "evaluate" not in jobs  # metrics.json (val) is not asked for
 
 
 def test_original_release_with_split_lists(tmp_path):
@@ -340,60 +359,25 @@ def test_synth_camvid_layout_refuses_a_foreign_folder_and_unknown_layouts(tmp_pa
 
 
 
-def _add_test_stills(data: Path) -> list[str]:
-    """Give a rendered CamVid tree a test split: byte copies of its val stills, labels and
-    frames renamed into Seq05VD (a test sequence of SegNet's split), listed in test.txt."""
-    import shutil
-
-    stems = []
-    for k, stem in enumerate((data / "val.txt").read_text().split()):
-        seq, num = camvid.parse_stem(stem)
-        new = camvid.frame_stem("Seq05VD", 100 + 30 * k)
-        shutil.copyfile(data / "701_StillsRaw_full" / f"{stem}.png", data / "701_StillsRaw_full" / f"{new}.png")
-        shutil.copyfile(data / "LabeledApproved_full" / f"{stem}_L.png",
-                        data / "LabeledApproved_full" / f"{new}_L.png")
-        for off in range(-19, 11):
-            shutil.copyfile(data / "frames" / f"{camvid.frame_stem(seq, num + off)}.png",
-                            data / "frames" / f"{camvid.frame_stem('Seq05VD', 100 + 30 * k + off)}.png")
-        stems.append(new)
-    (data / "test.txt").write_text("".join(f"{x}\n" for x in stems))
-    return stems
-
-
 def test_embedded_camvid_layout_runs_to_metrics(tmp_path):
-    """The embedded CamVid layout to metrics.json, and its test split (copies of the val stills
-    under test names, rendered before the run) to metrics_test.json in the same run: same
-    pixels, same model, so the test scores equal the val scores."""
     import snakemake_runs as sr
-    from synthcity.layouts import renderer
 
     if sr.renderer_missing():
         pytest.skip(sr.renderer_missing())
-    synth = {"seed": 0, "width": 48, "height": 36, "train_snippets": 2, "val_snippets": 2,
-             "iconic_per_class": 4, "workers": 1}
     cfg = {"datasets": {"synthcity_camvid": {
-        "root": "data/synthcity_camvid", "shards": {"train": 1, "val": 1, "test": 1}, "synth": synth}}}
+        "root": "data/synthcity_camvid", "shards": {"train": 1, "val": 1},
+        "synth": {"seed": 0, "width": 48, "height": 36, "train_snippets": 2,
+                  "val_snippets": 2, "iconic_per_class": 4, "workers": 1}}}}
     sr.write_config(tmp_path, cfg)
+    sr.snakemake(tmp_path, "--cores", "2", "results/synthcity_camvid/metrics.json", timeout=600)
     data = tmp_path / "data" / "synthcity_camvid"
-    renderer("camvid")(data, **synth)  # what rule synthesize writes; the run finds it done
-    test_stems = _add_test_stills(data)
-    sr.snakemake(tmp_path, "--cores", "2", "results/synthcity_camvid/metrics.json",
-                 "results/synthcity_camvid/metrics_test.json", timeout=600)
     assert (data / "701_StillsRaw_full" / "0001TP_006690.png").is_file()
     assert (data / "LabeledApproved_full" / "0016E5_07980_L.png").is_file()
     assert (data / "frames" / "0001TP_006671.png").is_file() and (data / "frames" / "0006R0_f00940.png").is_file()
     assert (data / "val.txt").read_text().split() == ["0016E5_07980", "0016E5_08010"]
     m = json.loads((tmp_path / "results/synthcity_camvid/manifest.json").read_text())
     assert m["kind"] == "camvid" and m["class_table"]["encoding"] == "colors"
-    assert len(m["snippets"]) == 6 and all(len(s["frames"]) == 30 for s in m["snippets"])
+    assert len(m["snippets"]) == 4 and all(len(s["frames"]) == 30 for s in m["snippets"])
     r = json.loads((tmp_path / "results/synthcity_camvid/metrics.json").read_text())
     assert r["n_images"] == 2 and list(r["raw"]["class_iou"]) == list(camvid.CLASSES)
     assert 0.0 <= r["raw"]["miou"] <= 1.0 and 0.0 <= r["crf"]["global_accuracy"] <= 1.0
-    t = json.loads((tmp_path / "results/synthcity_camvid/metrics_test.json").read_text())
-    assert t["split"] == "test" and t["n_images"] == 2 and r["split"] == "val"
-    assert t["default_variant"] == r["default_variant"]
-    for kind in ("raw", "crf"):
-        assert t[kind]["miou"] == pytest.approx(r[kind]["miou"], abs=1e-12)
-        assert t[kind]["confusion_matrix"] == r[kind]["confusion_matrix"]
-    preds = sorted(p.name for p in (tmp_path / "results/synthcity_camvid/predict_test").rglob("raw/*/*.png"))
-    assert ["_".join(p.split("_")[:2]) for p in preds] == test_stems  # Seq05VD_f00100, ...
