@@ -355,7 +355,8 @@ def test_tiny_voc_run_reaches_metrics_json_and_the_report(tmp_path):
             "size": [32, 32], "shards": {"train": 1, "val": 1},
             "synth": {"layout": "voc", "seed": 0, "size": 32, "train_images": 12, "val_images": 6,
                       "workers": 1},
-            "variant": "images_only"}},
+            "variant": "images_only",
+            "heatmaps": {"scales": [2.0]}}},  # its ImageNet tag classifier, one scale (64 px)
         "pseudolabels": {"ablations": False},
         "predict": {"overlays": False},
         "report": {"ablation": False, "frames": 1},
