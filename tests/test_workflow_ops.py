@@ -43,10 +43,11 @@ PARAM_TWEAKS = {
 PARAM_STAGES = ["flow", "heatmaps", "pseudolabels", "train", "predict"]
 # Stages forced with --forcerun (real reruns of the stage and all downstream jobs).
 FORCE_STAGES = ["heatmaps"]
-# (stage, signal) of the interruption tests: a per-shard stage in the middle of the DAG and
-# the training (killed between two checkpoints).
-INTERRUPTIONS = [("pseudolabels", signal.SIGTERM), ("pseudolabels", signal.SIGKILL),
-                 ("train", signal.SIGTERM), ("train", signal.SIGKILL)]
+# Stages of the interruption tests: a per-shard stage in the middle of the DAG and the
+# training (killed between two checkpoints); each is killed with every signal of SIGNALS in
+# turn (a run killed with SIGTERM, then its resumed run killed with SIGKILL).
+INTERRUPTED_STAGES = ["pseudolabels", "train"]
+SIGNALS = [signal.SIGTERM, signal.SIGKILL]
 
 
 def _skip_reason() -> str | None:
@@ -194,11 +195,13 @@ def test_changed_config_section_reruns_that_stage(baseline, deps, tmp_path, stag
 
 # ----------------------------------------------------------------------------- interruption
 def run_and_interrupt(wd: Path, sig: int, ready: Callable[[], str | None],
-                      environ: dict | None = None, timeout: float = 300) -> str:
-    """Start Snakemake (one core: jobs one after another; ``environ`` added to its environment)
-    and send ``sig`` to its process group once ``ready()`` says the run is in the middle of
-    the stage (returns a description of that moment). Returns that description."""
-    cmd = sr.command(wd, "--cores", "1", *TARGETS)
+                      environ: dict | None = None, timeout: float = 300,
+                      extra: tuple[str, ...] = ()) -> str:
+    """Start Snakemake (one core: jobs one after another; ``environ`` added to its environment,
+    ``extra`` to its arguments) and send ``sig`` to its process group once ``ready()`` says
+    the run is in the middle of the stage (returns a description of that moment). Returns
+    that description."""
+    cmd = sr.command(wd, "--cores", "1", *extra, *TARGETS)
     proc = subprocess.Popen(cmd, env={**sr.env(), **(environ or {})}, stdout=subprocess.DEVNULL,
                             stderr=open(wd / "interrupted.log", "w"), start_new_session=True)
     end = time.monotonic() + timeout
@@ -244,51 +247,62 @@ def checkpoint_iteration(path: Path) -> int:
     return int(torch.load(path, map_location="cpu", weights_only=False)["meta"]["iteration"])
 
 
-@pytest.mark.parametrize("stage,sig", INTERRUPTIONS,
-                         ids=[f"{s}-{signal.Signals(g).name}" for s, g in INTERRUPTIONS])
-def test_interrupted_stage_resumes_without_recomputing(baseline, tmp_path, stage, sig):
+@pytest.mark.parametrize("stage", INTERRUPTED_STAGES)
+def test_interrupted_stage_resumes_without_recomputing(baseline, tmp_path, stage):
     """Kill a run in the middle of ``stage`` (all of whose outputs were removed from a copy of
-    the baseline): no file that looks complete is corrupt; `--rerun-incomplete` finishes it
-    without recomputing finished shards (or, for `train`, finished iterations: it resumes
-    from its checkpoint), reruns everything downstream, and ends with the same metrics.json
-    (and every other artifact) as the uninterrupted run."""
+    the baseline), first with SIGTERM, then the resumed run with SIGKILL: after each kill no
+    file that looks complete is corrupt; `--rerun-incomplete` (after `--unlock`, which a
+    killed Snakemake needs) finishes it without recomputing finished shards (or, for `train`,
+    finished iterations: it resumes from its checkpoint), reruns everything downstream, and
+    ends with the same metrics.json (and every other artifact) as the uninterrupted run.
+    (One run per signal: the two kills happen one after the other on the same copy, so the
+    downstream stages are rebuilt once.)"""
     need(stage)
     wd = copy_run(baseline, tmp_path / "run")
     outputs = sr.STAGES[stage][1]
     for t in outputs:
         (wd / t).unlink()
-    if stage == "train":
-        # Held while writing its second checkpoint: the first one is in place to resume from.
-        model = next(t for t in outputs if t.endswith("model.pt"))
-        ckpt = (wd / model).with_name("checkpoint.pt")
-        environ, ready = held_writer(wd, str(ckpt.relative_to(wd)), after=1)
-    else:
-        # Held while writing a shard once another shard of the stage is finished.
-        shards = [t for t in outputs if t.endswith(".h5")]
-        assert len(shards) >= 2, f"stage {stage} has fewer than two jobs to interrupt between"
-        pattern = str(Path(shards[0]).parent.parent / "*" / "shard-*.h5")
-        environ, ready = held_writer(wd, pattern, after=1)
-    moment = run_and_interrupt(wd, sig, ready, environ)
+    finished: dict[str, int] = {}
+    for k, sig in enumerate(SIGNALS):
+        if stage == "train":
+            # Held while writing a checkpoint once one is in place to resume from (the first
+            # run: its second checkpoint; the resumed run: its first, over the first run's).
+            model = next(t for t in outputs if t.endswith("model.pt"))
+            ckpt = (wd / model).with_name("checkpoint.pt")
+            environ, ready = held_writer(wd, str(ckpt.relative_to(wd)), after=1)
+        else:
+            # Held while writing a shard once another shard of the stage is finished (in the
+            # resumed run: once it finished one more shard itself).
+            shards = [t for t in outputs if t.endswith(".h5")]
+            assert len(shards) >= len(SIGNALS) + 1, \
+                f"stage {stage} has too few jobs to interrupt {len(SIGNALS)} times between"
+            pattern = str(Path(shards[0]).parent.parent / "*" / "shard-*.h5")
+            environ, ready = held_writer(wd, pattern, after=1 + k)
+        moment = run_and_interrupt(wd, sig, ready, environ,
+                                   extra=("--rerun-incomplete",) if k else ())
+        name = signal.Signals(sig).name
 
-    broken = {}
-    for p in list((wd / "results").rglob("*")) + list((wd / "data").rglob("*")):
-        if p.is_file() and sr.looks_complete(p) and (why := sr.check_artifact(p)):
-            broken[str(p.relative_to(wd))] = why
-    assert not broken, f"corrupt files after {signal.Signals(sig).name}: {broken}"
-    for o in sr.incomplete_outputs(wd) & set(outputs):
-        assert not (wd / o).exists() or sr.check_artifact(wd / o) is None, o
-    finished = {o: (wd / o).stat().st_mtime_ns for o in outputs if (wd / o).exists()}
-    if stage == "train":
-        assert not finished, f"training finished before the kill: {finished}"
-        resume_at = checkpoint_iteration(ckpt)
-        assert resume_at > 0
-    else:
-        held = moment.split()[1]
-        assert finished and held not in finished, (moment, finished)
+        broken = {}
+        for p in list((wd / "results").rglob("*")) + list((wd / "data").rglob("*")):
+            if p.is_file() and sr.looks_complete(p) and (why := sr.check_artifact(p)):
+                broken[str(p.relative_to(wd))] = why
+        assert not broken, f"corrupt files after {name}: {broken}"
+        for o in sr.incomplete_outputs(wd) & set(outputs):
+            assert not (wd / o).exists() or sr.check_artifact(wd / o) is None, o
+        now = {o: (wd / o).stat().st_mtime_ns for o in outputs if (wd / o).exists()}
+        assert finished.items() <= now.items(), f"{name}: finished outputs were recomputed"
+        if stage == "train":
+            assert not now, f"training finished before the {name}: {now}"
+            resume_at = checkpoint_iteration(ckpt)
+            assert resume_at > 0
+        else:
+            held = moment.split()[1]
+            assert len(now) > len(finished) and held not in now, (name, moment, now)
+        finished = now
 
-    if sig == signal.SIGKILL:
-        # A killed Snakemake cannot release its lock: the documented recovery step.
-        sr.snakemake(wd, "--unlock", *TARGETS)
+        if sig == signal.SIGKILL:
+            # A killed Snakemake cannot release its lock: the documented recovery step.
+            sr.snakemake(wd, "--unlock", *TARGETS)
     sr.snakemake(wd, "--cores", "2", "--rerun-incomplete", *TARGETS)
 
     for o, mtime in finished.items():
