@@ -41,8 +41,9 @@ PARAM_TWEAKS = {
 }
 # Stages whose config tweak is tested (dry runs, ~5 s each).
 PARAM_STAGES = ["flow", "heatmaps", "pseudolabels", "train", "predict"]
-# Stages forced with --forcerun (real reruns of the stage and all downstream jobs).
-FORCE_STAGES = ["heatmaps"]
+# Stages forced with --forcerun (real reruns of the stage and all downstream jobs): a
+# per-shard stage with stages of both branches of the DAG above it (flow, heatmaps).
+FORCE_STAGES = ["pseudolabels"]
 # Stages of the interruption tests: a per-shard stage in the middle of the DAG and the
 # training (killed between two checkpoints); each is killed with every signal of SIGNALS in
 # turn (a run killed with SIGTERM, then its resumed run killed with SIGKILL).
