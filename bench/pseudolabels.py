@@ -169,11 +169,12 @@ def proxy_experiment(results: str, split: str, shard: int, cfg: dict, seed: int 
                 for k, v in r.ablations.items():
                     preds[f"{k} [{solver}]"] = tid[v[-1]]
             for k, v in preds.items():
-                confusion_matrix(gt0, v, out=conf.setdefault(k, np.zeros((19, 20), np.int64)))
+                n = m.table.num_classes
+                confusion_matrix(gt0, v, n=n, out=conf.setdefault(k, np.zeros((n, n + 1), np.int64)))
     print(f"synthcity {split} shard {shard}: simulated heatmaps, frames {PROXY_WINDOW}, "
           f"{np.mean(secs):.2f} s per window")
     for k, c in conf.items():
-        print(f"  {k:38s} mIoU {scores(c)['miou']:.4f}")
+        print(f"  {k:38s} mIoU {scores(c, table=m.table)['miou']:.4f}")
 
 
 def main() -> None:

@@ -120,6 +120,61 @@ def test_original_release_is_read(tmp_path):
     assert len(v.frames) == 30 and v.frames[0].endswith("0016E5_07942.png")
 
 
+def test_test_split_is_read_when_it_has_shards_and_refused_where_labels_are_private(tmp_path):
+    """shards.test (kind camvid) puts the test stills (SegNet's rule: Seq05VD) in the manifest;
+    the plan scores them through their own targets; Cityscapes and VOC refuse, saying why."""
+    from tagseg import plan
+    from tagseg.datasets import kinds
+
+    root = _original(tmp_path / "CamVid")
+    m = get("camvid").build_manifest("cv", _cfg(root, shards={"train": 1, "val": 1, "test": 1}))
+    assert [s.id for s in m.split("test")] == ["Seq05VD_f00000"] and m.shards["test"] == 1
+    assert len(m.split("train")) == 2 and len(m.split("val")) == 2
+    cfg = {"datasets": {"cv": _cfg(root, shards={"train": 1, "val": 1, "test": 2}),
+                        "cv2": _cfg(root), "cs": {"kind": "cityscapes", "shards": {"train": 1}},
+                        "v": {"kind": "voc", "shards": {"train": 1, "val": 1}}},
+           "predict": {"split": "val"},
+           "train": {"variant": "two_stream", "variants": {"two_stream": {
+               "two_stream": True, "losses": ["pseudo"]}}}}
+    for s in m.split("test"):  # the kind's protocol scores the test split (predictions = truth)
+        _png(tmp_path / "pred" / s.city / f"{s.id}_v_labelIds.png", read_ground_truth(s.gt, m.table))
+    r = kinds.protocol("camvid")(m, "test", tmp_path / "pred")
+    assert r["split"] == "test" and r["n_images"] == 1 and r["miou"] == 1.0
+    d = plan.predict_inputs(cfg, "cv", "two_stream", split="test")
+    assert d["flow"] == ["results/cv/flow/test/shard-0.h5", "results/cv/flow/test/shard-1.h5"]
+    assert plan.metrics_test_path("cv") == "results/cv/metrics_test.json"
+    assert plan.evaluate_test_path("cv", "x") == "results/cv/evaluate_test/x.json"
+    with pytest.raises(ValueError, match=r"'datasets.cv2.shards.test' is not set.*then build "
+                                         r"results/cv2/metrics_test.json"):
+        plan.predict_inputs(cfg, "cv2", "two_stream", split="test")
+    with pytest.raises(ValueError, match=r"'cs' \(kind 'cityscapes'\) cannot be scored on a test "
+                                         r"split: Cityscapes' test labels are not public"):
+        plan.check_test_split(cfg, "cs")
+    with pytest.raises(ValueError, match=r"PASCAL VOC 2012's test masks are not public"):
+        plan.check_test_split(cfg, "v")
+    from conftest import write_fake_cityscapes  # the manifest builder refuses it too
+
+    cs = write_fake_cityscapes(tmp_path / "cs", splits=("train",), per_split=1, frames=20)
+    with pytest.raises(ManifestError, match=r"'datasets.cs.shards.test': Cityscapes' test labels "
+                                            r"are not public"):
+        get("cityscapes").build_manifest("cs", {"kind": "cityscapes", "root": str(cs), "resize": 1.0,
+                                                "min_tag_fraction": 0.0, "shards": {"train": 1, "test": 1}})
+
+
+def test_metrics_test_json_plans_the_test_split_alone(tmp_path):
+    """A dry run of the real Snakefile: metrics_test.json of a camvid dataset with shards.test
+    predicts and scores the test split (its own flow shard), nothing of val. Verified once for
+    real on synthcity_camvid with its val stills copied as test stills (docs/results.md): the
+    test scores equal the val scores."""
+    import snakemake_runs as sr
+
+    sr.write_config(tmp_path, {"datasets": {"synthcity_camvid": {"shards": {"train": 1, "val": 1, "test": 1}}}})
+    jobs, out = sr.planned_jobs(tmp_path, "results/synthcity_camvid/metrics_test.json", with_output=True)
+    assert jobs["predict_test"] == jobs["evaluate_test_variant"] == jobs["evaluate_test"] == 1
+    assert "results/synthcity_camvid/flow/test/shard-0.h5" in out and "flow/val/" not in out
+    assert "predict" not in jobs and "evaluate" not in jobs  # metrics.json (val) is not asked for
+
+
 def test_original_release_with_split_lists(tmp_path):
     root = _original(tmp_path / "CamVid")
     (root / "train.txt").write_text("0001TP_006690\n0016E5_07961\n")

@@ -46,7 +46,7 @@ def test_scores_hand_computed():
 def test_void_prediction_is_a_miss_not_a_false_positive():
     gt = np.array([ROAD, ROAD, SIDEWALK, SIDEWALK], dtype=np.uint8)
     pred = np.array([ROAD, 255, SIDEWALK, SIDEWALK], dtype=np.uint8)
-    conf = confusion_matrix(gt, pred)
+    conf = confusion_matrix(gt, pred, n=19)
     assert conf.shape == (19, 20) and conf[ROAD, VOID] == 1
     s = scores(conf)
     assert s["class_iou"]["road"] == pytest.approx(0.5)  # 1 / (1 + 0 FP + 1 FN)
@@ -58,7 +58,7 @@ def test_void_prediction_is_a_miss_not_a_false_positive():
 def test_nan_classes_excluded_from_means():
     gt = np.array([[ROAD, ROAD], [SIDEWALK, 255]], dtype=np.uint8)
     pred = np.array([[ROAD, BUILDING], [SIDEWALK, BUILDING]], dtype=np.uint8)
-    s = scores(confusion_matrix(gt, pred))
+    s = scores(confusion_matrix(gt, pred, n=19))
     iou = s["class_iou"]
     assert iou["road"] == pytest.approx(0.5) and iou["sidewalk"] == pytest.approx(1.0)
     assert iou["building"] == 0.0  # predicted on an evaluated pixel, never in gt: IoU 0
@@ -76,7 +76,7 @@ def test_nan_classes_excluded_from_means():
 def test_category_counts_confusions_within_category():
     gt = np.array([ROAD, ROAD, SIDEWALK], dtype=np.uint8)
     pred = np.array([SIDEWALK, SIDEWALK, ROAD], dtype=np.uint8)
-    s = scores(confusion_matrix(gt, pred))
+    s = scores(confusion_matrix(gt, pred, n=19))
     assert s["class_iou"]["road"] == 0.0 and s["category_iou"]["flat"] == 1.0
 
 
@@ -84,9 +84,9 @@ def test_confusion_matrix_accumulates_and_accepts_square():
     rng = np.random.default_rng(0)
     a, b = (rng.integers(0, 19, (2, 5, 7)).astype(np.uint8) for _ in range(2))
     acc = np.zeros((19, 20), np.int64)
-    confusion_matrix(a[0], b[0], out=acc)
-    confusion_matrix(a[1], b[1], out=acc)
-    np.testing.assert_array_equal(acc, confusion_matrix(a, b))
+    confusion_matrix(a[0], b[0], n=19, out=acc)
+    confusion_matrix(a[1], b[1], n=19, out=acc)
+    np.testing.assert_array_equal(acc, confusion_matrix(a, b, n=19))
     sq = acc[:, :19]
     padded = np.concatenate([sq, np.zeros((19, 1), np.int64)], 1)
     assert json.dumps(scores(sq)) == json.dumps(scores(padded))  # NaN-aware comparison
@@ -108,7 +108,7 @@ def test_all_empty_gives_nan():
 )
 def test_confusion_matrix_rejects_bad_input(gt, pred, match):
     with pytest.raises(ValueError, match=match):
-        confusion_matrix(np.array(gt), np.array(pred))
+        confusion_matrix(np.array(gt), np.array(pred), n=19)
 
 
 def test_label_ids_to_train_ids():

@@ -91,8 +91,21 @@ def make_fake(root: Path, n_val: int = 3) -> dict[str, Path]:
     }.items():
         (r / stage).mkdir(parents=True, exist_ok=True)
         (r / stage / "quality.json").write_text(json.dumps(q))
+    # the val pseudo-labels (one shard): train ids at working size, a block left unsure
+    from tagseg.h5io import write_artifact
+    from tagseg.pseudolabels.storage import write_labels
+
+    pseudo_path = r / "pseudolabels" / "val" / "shard-0.h5"
+    with write_artifact(pseudo_path, "pseudolabels") as f:
+        for sn in snippets[:n_val]:
+            gt_train = cls.TABLE.to_train_ids(cv2.imread(sn.gt, cv2.IMREAD_UNCHANGED))
+            lab = gt_train.copy()
+            lab[: H // 4, : W // 4] = 255
+            write_labels(f, sn.id, [-1, 0], np.stack([np.full_like(lab, 255), lab]),
+                         np.ones((2, H, W), np.float32))
     return {"results": r, "manifest": r / "manifest.json", "metrics": r / "metrics.json",
-            "ablation": r / "ablation.json", "pred_root": r / "predict" / VARIANT}
+            "ablation": r / "ablation.json", "pred_root": r / "predict" / VARIANT,
+            "pseudolabels": [pseudo_path]}
 
 
 def _png(path: Path) -> np.ndarray:
@@ -107,7 +120,8 @@ def test_make_figures_from_fake_inputs(tmp_path):
     out = r / "report"
     summary = rp.make_figures(f["manifest"], f["metrics"], r / "flow/quality.json",
                               r / "heatmaps/quality.json", r / "pseudolabels/quality.json",
-                              f["pred_root"], out, ablation=f["ablation"], cfg={"frames": 2})
+                              f["pred_root"], out, ablation=f["ablation"], cfg={"frames": 2},
+                              pseudolabels=f["pseudolabels"])
     assert summary["variant"] == VARIANT
     for name in ("ablation.png", "class_iou.png", "quality_ladder.png"):
         img = _png(out / name)
@@ -122,12 +136,36 @@ def test_make_figures_from_fake_inputs(tmp_path):
     frames = sorted(p.name for p in (out / "frames").iterdir())
     assert frames == ["fakecity_000000_000019.png", "fakecity_000002_000019.png"]
     img = _png(out / "frames" / frames[0])
-    assert img.shape[1] > 3 * img.shape[0] / 2  # four panels side by side
+    assert img.shape[1] > 4 * img.shape[0] / 2  # five panels side by side (with the pseudo-label)
     # crf equals the ground truth: all evaluated pixels right; raw misses the 'person' block.
     acc = summary["frames"][0]["pixel_accuracy"]
     assert acc["crf"] == 1.0
     assert acc["raw"] == pytest.approx(1 - (H // 2) * (W // 4) / (H * W - 1), abs=1e-6)
+    # the pseudo-label panel: the annotated frame's labels (offset 0), its unsure block uncovered
+    assert summary["frames"][0]["pseudo_coverage"] == pytest.approx(1 - (H // 4) * (W // 4) / (H * W))
+    assert acc["pseudo"] == 1.0
+    from tagseg.datasets import camvid, kinds
+
+    for t in [kinds.table(k) for k in kinds.MODULES] + [camvid.SEGNET_TABLE]:  # unsure: no class's colour
+        assert rp.unsure_colour(t) not in {tuple(lab.color) for lab in t.labels}, t.name
     assert not list(out.rglob(".*.tmp*")), "temporary files left behind"
+
+
+def test_figures_of_a_still_image_dataset_have_no_flow(tmp_path):
+    """Still images (kind voc): no flow quality file; the ladder has the mIoU panel alone."""
+    f = make_fake(tmp_path)
+    r = f["results"]
+    (r / "flow" / "quality.json").unlink()
+    out = r / "report"
+    summary = rp.make_figures(f["manifest"], f["metrics"], None, r / "heatmaps/quality.json",
+                              r / "pseudolabels/quality.json", f["pred_root"], out,
+                              ablation=f["ablation"], cfg={"frames": 1}, pseudolabels=f["pseudolabels"])
+    lad = _png(out / "quality_ladder.png")
+    assert lad.std() > 10 and len(summary["frames"]) == 1
+    with_flow = tmp_path / "with_flow.png"
+    rp.ladder_figure(rp.ladder({"epe": {"all": 1.0}}, {"miou": 0.1}, {}, json.loads(f["metrics"].read_text())),
+                     with_flow)
+    assert lad.shape[1] < _png(with_flow).shape[1]  # one panel, not two
 
 
 def test_ladder_reads_each_stage():
@@ -144,6 +182,9 @@ def test_ladder_reads_each_stage():
     # Cityscapes: no flow ground truth (epe None) -> drawn as a note, not an error.
     lad = rp.ladder({"epe": None, "note": "no flow ground truth"}, heat, pseudo, metrics)
     assert lad["epe"] == {"all": None, "moving": None, "static": None} and lad["oracle"] is None
+    # still images (kind voc): no flow stage at all
+    lad = rp.ladder(None, heat, pseudo, metrics)
+    assert lad["epe"] is None and [s[1] for s in lad["steps"]] == [0.06, 0.09, 0.1, 0.12]
 
 
 def test_without_ablation_the_table_holds_the_default_variant(tmp_path):
@@ -176,14 +217,19 @@ def test_select_frames_spreads_evenly():
 
 
 def test_report_inputs_follow_the_config():
-    cfg = {"datasets": {"synthcity": {"kind": "synthcity"}},
+    cfg = {"datasets": {"synthcity": {"kind": "synthcity", "shards": {"train": 1, "val": 2}},
+                        "voc": {"kind": "voc", "shards": {"train": 1, "val": 1}}},
            "train": {"variant": "two_stream", "ablation": ["two_stream"],
                      "variants": {"two_stream": {}}},
            "report": {"frames": 2, "ablation": False}}
     i = plan.report_inputs(cfg, "synthcity")
     assert "ablation" not in i and i["raw"] == "results/synthcity/predict/two_stream/raw"
+    assert i["flow_quality"] == "results/synthcity/flow/quality.json"
+    assert i["pseudolabels"] == [f"results/synthcity/pseudolabels/val/shard-{k}.h5" for k in (0, 1)]
     cfg["report"]["ablation"] = True
     assert plan.report_inputs(cfg, "synthcity")["ablation"] == "results/synthcity/ablation.json"
+    voc = plan.report_inputs(cfg, "voc")  # still images: the report asks for no flow quality
+    assert "flow_quality" not in voc and voc["pseudolabels"] == ["results/voc/pseudolabels/val/shard-0.h5"]
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:

@@ -46,9 +46,26 @@ def _write_xml(root: Path, image_id: str, names: list[str]) -> None:
     p.write_text(f"<annotation><filename>{image_id}.jpg</filename>{objs}</annotation>")
 
 
+def write_sbd_mat(path: Path, mask: np.ndarray) -> None:
+    """An SBD ``cls/{id}.mat`` in the release's layout: a 1x1 MATLAB struct ``GTcls`` with
+    ``Segmentation`` (uint8 class indices), ``Boundaries`` (20x1 cell of sparse matrices) and
+    ``CategoriesPresent`` (torchvision/datasets/sbd.py reads the first two)."""
+    import scipy.io
+    import scipy.sparse
+
+    bounds = np.empty((20, 1), dtype=object)
+    for k in range(20):
+        bounds[k, 0] = scipy.sparse.csc_matrix(mask.shape, dtype=np.float64)
+    present = np.array([[c for c in np.unique(mask) if 0 < c < 255]], np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat(str(path), {"GTcls": {"Segmentation": mask, "Boundaries": bounds,
+                                           "CategoriesPresent": present}})
+
+
 def write_devkit(base: Path) -> tuple[Path, Path]:
     """A miniature VOCdevkit/VOC2012 (real names: ids, palette masks with a 255 border, XML,
-    ImageSets/Segmentation) and an SBD benchmark_RELEASE/dataset beside it."""
+    ImageSets/Segmentation) and an SBD benchmark_RELEASE/dataset beside it (lists, img/,
+    cls/*.mat masks)."""
     root = base / "VOCdevkit" / "VOC2012"
     images = {"2007_000032": ["aeroplane", "person"], "2007_000039": ["tvmonitor"],
               "2008_000002": ["car", "car"], "2007_000033": ["aeroplane"], "2009_000012": ["dog"]}
@@ -67,11 +84,19 @@ def write_devkit(base: Path) -> tuple[Path, Path]:
     sbd = base / "benchmark_RELEASE"
     (sbd / "dataset").mkdir(parents=True)
     (sbd / "dataset" / "train.txt").write_text("2007_000039\n2011_000001\n")
-    (sbd / "dataset" / "val.txt").write_text("2007_000033\n")  # a VOC val image: left out of train
+    # SBD val: a VOC val image (left out of train) and one that is in no VOC list (kept)
+    (sbd / "dataset" / "val.txt").write_text("2007_000033\n2010_000005\n")
     _write_xml(root, "2011_000001", ["cat"])
+    _write_xml(root, "2010_000005", ["sheep", "person"])
+    _write_image(root, "2010_000005", hw=(22, 14))
     p = sbd / "dataset" / "img" / "2011_000001.jpg"
     p.parent.mkdir(parents=True)
     cv2.imwrite(str(p), RNG.integers(0, 255, (20, 30, 3), dtype=np.uint8))
+    for image_id, hw, cls_name in (("2007_000039", (20, 30), "bus"), ("2011_000001", (20, 30), "cat"),
+                                   ("2007_000033", (20, 30), "aeroplane"), ("2010_000005", (22, 14), "sheep")):
+        mask = np.zeros(hw, np.uint8)
+        mask[3:9, 2:11] = voc.CLASSES.index(cls_name)
+        write_sbd_mat(sbd / "dataset" / "cls" / f"{image_id}.mat", mask)
     return root, sbd
 
 
@@ -95,11 +120,50 @@ def test_kind_reads_a_miniature_devkit_and_the_sbd_lists(tmp_path):
     assert m.size == (16, 24) and m.table.num_classes == 21 and m.classes[0] == "background"
     gt = read_label(m.snippet("2009_000012").gt)  # palette PNG: the index is the class
     assert gt.shape == (20, 30) and set(np.unique(gt)) == {0, 12, IGNORE}
-    with_sbd = voc.build_manifest("voc", _cfg(root, sbd=str(sbd)))
+    gt_dir = tmp_path / "results" / "voc" / "ground_truth"
+    with_sbd = voc.build_manifest("voc", _cfg(root, sbd=str(sbd)), gt_dir=gt_dir)
     ids = [s.id for s in with_sbd.split("train")]
-    assert ids == ["2007_000032", "2007_000039", "2008_000002", "2011_000001"]  # no VOC val image
+    # Hong's 10,582 rule: VOC train | SBD train | SBD val, minus VOC val (2007_000033)
+    assert ids == ["2007_000032", "2007_000039", "2008_000002", "2010_000005", "2011_000001"]
+    assert [s.id for s in with_sbd.split("val")] == ["2007_000033", "2009_000012"]
     assert with_sbd.snippet("2011_000001").frames[0].endswith("dataset/img/2011_000001.jpg")
+    assert with_sbd.snippet("2010_000005").frames[0].endswith("JPEGImages/2010_000005.jpg")
     assert with_sbd.snippet("2011_000001").tags == ["background", "cat"]
+    # SBD-only training images get their .mat mask (as a PNG the readers share); VOC's own
+    # SegmentationClass mask wins where both exist; train images in neither stay without one
+    cat = read_label(with_sbd.snippet("2011_000001").gt)
+    assert with_sbd.snippet("2011_000001").gt == str(gt_dir / "2011" / "2011_000001.png")
+    assert cat.shape == (20, 30) and cat[3:9, 2:11].min() == voc.CLASSES.index("cat")
+    assert int((cat == voc.CLASSES.index("cat")).sum()) == 6 * 9 and set(np.unique(cat)) == {0, 8}
+    sheep = voc.read_mask(with_sbd.snippet("2010_000005").gt)
+    assert sheep.shape == (22, 14) and int((sheep == voc.CLASSES.index("sheep")).sum()) == 6 * 9
+    assert with_sbd.snippet("2007_000039").gt == str(root / "SegmentationClass" / "2007_000039.png")
+    assert with_sbd.snippet("2008_000002").gt is None
+    assert sorted(p.name for p in gt_dir.rglob("*.png")) == ["2010_000005.png", "2011_000001.png"]
+    assert not list(gt_dir.rglob(".*")), "temporary files left behind"
+
+
+def test_corrupt_or_wrongly_structured_sbd_mask_is_named(tmp_path):
+    import scipy.io
+
+    root, sbd = write_devkit(tmp_path)
+    cfg = _cfg(root, sbd=str(sbd))
+    mat = sbd / "dataset" / "cls" / "2011_000001.mat"
+    mat.write_bytes(b"MATLAB 5.0 MAT-file" + bytes(40))  # truncated
+    with pytest.raises(voc.VocError, match=r"2011_000001\.mat: unreadable or corrupt SBD mask"):
+        voc.build_manifest("voc", cfg, gt_dir=tmp_path / "gt")
+    scipy.io.savemat(str(mat), {"GTinst": {"Segmentation": np.zeros((4, 4), np.uint8)}})
+    with pytest.raises(voc.VocError, match=r"2011_000001\.mat: not an SBD class mask .*GTinst"):
+        voc.build_manifest("voc", cfg, gt_dir=tmp_path / "gt")
+    scipy.io.savemat(str(mat), {"GTcls": {"Boundaries": np.zeros((4, 4))}})
+    with pytest.raises(voc.VocError, match=r"2011_000001\.mat: not an SBD class mask .*fields \['Boundaries'\]"):
+        voc.build_manifest("voc", cfg, gt_dir=tmp_path / "gt")
+    write_sbd_mat(mat, np.full((4, 4), 30, np.uint8))
+    with pytest.raises(voc.VocError, match=r"2011_000001\.mat: GTcls.Segmentation holds class indices \[30\]"):
+        voc.build_manifest("voc", cfg, gt_dir=tmp_path / "gt")
+    mat.unlink()
+    with pytest.raises(voc.VocError, match=r"2011_000001\.mat: SBD mask not found \(config key 'datasets.voc.sbd'"):
+        voc.build_manifest("voc", cfg, gt_dir=tmp_path / "gt")
 
 
 def test_image_without_xml_or_label_not_a_palette_image_is_named(tmp_path):
@@ -226,6 +290,8 @@ def test_plan_of_a_still_image_dataset_has_no_flow_and_hongs_variants():
     assert plan.ablation_variants(c, "synthcity_voc") == ["images_only", "videos_only", "videos_adapt"]
     assert plan.default_variant(c, "synthcity_voc") == "videos_adapt"
     assert plan.default_variant(c, "synthcity") == c["train"]["variant"]
+    rep = plan.report_inputs(c, "synthcity_voc")  # the report: Table 1's rows, no flow quality
+    assert rep["ablation"] == "results/synthcity_voc/ablation.json" and "flow_quality" not in rep
     own = plan.train_inputs(c, "synthcity_voc", "images_only")
     assert own["manifest"] == "results/synthcity_voc/manifest.json" and "flow" not in own
     assert own["pseudo"] == plan.shard_paths(c, "pseudolabels", "synthcity_voc", "train")
@@ -277,8 +343,12 @@ def test_mean_average_precision_matches_hand_computed_values():
 # --------------------------------------------------------------------------- end to end
 
 
-def test_tiny_voc_run_reaches_metrics_json(tmp_path):
+def test_tiny_voc_run_reaches_metrics_json_and_the_report(tmp_path):
+    """The embedded VOC tree to metrics.json and the report figures (no flow anywhere), in one
+    run. The report's ablation (Hong's Table 1 rows) needs the video half, too long for the
+    suite: its plan is checked in test_plan_of_a_still_image_dataset_has_no_flow_and_hongs_variants."""
     import snakemake_runs as sr
+    from tagseg import report as rp
 
     sr.write_config(tmp_path, {
         "datasets": {"synthcity_voc": {
@@ -288,10 +358,19 @@ def test_tiny_voc_run_reaches_metrics_json(tmp_path):
             "variant": "images_only"}},
         "pseudolabels": {"ablations": False},
         "predict": {"overlays": False},
+        "report": {"ablation": False, "frames": 1},
     })
-    r = sr.snakemake(tmp_path, "--cores", "2", "results/synthcity_voc/metrics.json", check=False,
-                     timeout=600)
+    report = tmp_path / "results/synthcity_voc/report"
+    r = sr.snakemake(tmp_path, "--cores", "2", "results/synthcity_voc/metrics.json",
+                     "results/synthcity_voc/report/ablation.html", check=False, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
+    for name in rp.FIGURES:
+        assert (report / name).stat().st_size > 1000, name
+    frames = sorted(p.name for p in (report / "frames").glob("*.png"))
+    assert len(frames) == 1 and frames[0].startswith("2012_")
+    log = (tmp_path / "results/synthcity_voc/logs/report/figures.log").read_text()
+    assert "report figures for synthcity_voc (images_only)" in log
+    assert "images_only" in (report / "ablation.html").read_text()
     m = json.loads((tmp_path / "results/synthcity_voc/metrics.json").read_text())
     assert m["default_variant"] == "images_only" and m["n_images"] == 6
     assert set(m["crf"]["class_iou"]) == set(voc.CLASSES) and 0.0 <= m["crf"]["miou"] <= 1.0

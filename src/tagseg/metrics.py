@@ -38,10 +38,9 @@ from .classtable import IGNORE, ClassTable
 from .datasets.cityscapes import TABLE as CITYSCAPES
 from .images import ImageError, read_label_ids
 
-NUM_CLASSES = CITYSCAPES.num_classes
-VOID = NUM_CLASSES
-"""Column of the Cityscapes confusion matrix counting predictions that are not an evaluation
-class (column C for a table of C classes)."""
+VOID = CITYSCAPES.num_classes
+"""Column of the Cityscapes confusion matrix (19) counting predictions that are not an
+evaluation class; for a table of C classes that column is C (the ``n`` every caller passes)."""
 
 GT_SUFFIX = "_gtFine_labelIds.png"
 _GT_NAME = re.compile(r"^([^_]+)_(\d{6})_(\d{6})" + re.escape(GT_SUFFIX) + r"$")
@@ -58,14 +57,16 @@ class EvaluationError(ValueError):
 def confusion_matrix(
     gt_train_ids: np.ndarray,
     pred_train_ids: np.ndarray,
-    n: int = NUM_CLASSES,
+    n: int,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Count (ground truth, prediction) pairs of one image; returns ``(n, n + 1)`` int64.
 
+    ``n``: the number of evaluation classes of the caller's class table (no default: each
+    kind passes its own, ``manifest.table.num_classes``; Cityscapes 19, CamVid 11, VOC 21).
     ``gt_train_ids`` and ``pred_train_ids`` are equal-shaped integer arrays of train ids
     (0..n-1, or 255). Row = ground-truth class, column = predicted class; column ``n``
-    (:data:`VOID` for n = 19) counts predictions of 255, i.e. misses that are no false
+    (:data:`VOID` for Cityscapes' n = 19) counts predictions of 255, i.e. misses that are no false
     positive of any class. Ground-truth pixels of 255 are not counted. Other values raise
     ``ValueError``. When ``out`` (an ``(n, n + 1)`` int64 array) is given the counts are
     added to it in place and it is returned, which accumulates over images.
@@ -285,8 +286,8 @@ def _read_pair(gt_path: Path, pred_path: Path) -> tuple[np.ndarray, np.ndarray]:
     return gt, pred
 
 
-def _train_range(ids: np.ndarray, n: int = NUM_CLASSES) -> bool:
-    """True when every value is a train id (0..n-1) or 255."""
+def _train_range(ids: np.ndarray, n: int) -> bool:
+    """True when every value is a train id (0..n-1, ``n`` classes) or 255."""
     counts = np.bincount(np.asarray(ids).ravel().astype(np.intp), minlength=256)
     return not counts[n:IGNORE].any() and counts.size == 256
 

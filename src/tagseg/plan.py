@@ -102,6 +102,27 @@ def evaluate_path(dataset: str, variant: str) -> str:
     return f"{results_dir(dataset)}/evaluate/{variant}.json"
 
 
+TEST_SPLIT = "test"
+"""The held-out split of kinds whose test labels are public (:data:`TEST_LABEL_KINDS`), scored
+apart from ``predict.split`` by rules ``predict_test`` / ``evaluate_test``."""
+
+
+def predict_test_dir(dataset: str, variant: str) -> str:
+    """``results/{dataset}/predict_test/{variant}`` (``raw/``, ``crf/``, ``overlay/``,
+    ``timing.json``): predictions of the test split (rule ``predict_test``)."""
+    return f"{results_dir(dataset)}/predict_test/{variant}"
+
+
+def evaluate_test_path(dataset: str, variant: str) -> str:
+    """``results/{dataset}/evaluate_test/{variant}.json``: one variant's test-split scores."""
+    return f"{results_dir(dataset)}/evaluate_test/{variant}.json"
+
+
+def metrics_test_path(dataset: str) -> str:
+    """``results/{dataset}/metrics_test.json``: the default variant's test-split scores."""
+    return f"{results_dir(dataset)}/metrics_test.json"
+
+
 def metrics_path(dataset: str) -> str:
     return f"{results_dir(dataset)}/metrics.json"
 
@@ -137,7 +158,8 @@ def local_catalogue_dir(dataset: str) -> str:
 
 def ground_truth_dir(dataset: str) -> str:
     """``results/{dataset}/ground_truth``: label-id PNGs a manifest builder converts the dataset's
-    own ground truth into (kind youtube_objects: Jain & Grauman's masks)."""
+    own ground truth into (kind youtube_objects: Jain & Grauman's masks; kind voc: SBD's
+    ``cls/*.mat`` masks of training images)."""
     return f"{results_dir(dataset)}/ground_truth"
 
 
@@ -161,6 +183,35 @@ variants only; the flow stage is never planned for them)."""
 def is_still(config: Mapping[str, Any], dataset: str) -> bool:
     """Whether ``dataset`` holds still images (:data:`STILL_KINDS`)."""
     return dataset_cfg(config, dataset).get("kind") in STILL_KINDS
+
+
+TEST_LABEL_KINDS = frozenset({"camvid"})
+"""Dataset kinds with a labelled test split that can be scored (``metrics_test.json``): CamVid
+(the split of Saleh et al.'s Table 5). Cityscapes' test labels are not public (its benchmark
+server scores them); VOC 2012's test masks are withheld too (its evaluation server);
+YouTube-Objects' masks are all one evaluation set."""
+
+
+def check_test_split(config: Mapping[str, Any], dataset: str) -> None:
+    """``dataset`` can be scored on its test split: its kind has public test labels
+    (:data:`TEST_LABEL_KINDS`) and ``datasets.{dataset}.shards.test`` is set (the manifest then
+    holds the test stills); else ``ValueError`` saying which and why."""
+    ds = dataset_cfg(config, dataset)
+    kind = ds.get("kind")
+    if kind not in TEST_LABEL_KINDS:
+        why = {"cityscapes": "Cityscapes' test labels are not public (only its benchmark server "
+                             "scores the test split)",
+               "synthcity": "the synthcity render has no test split (Cityscapes, whose layout it "
+                            "has, keeps its test labels private)",
+               "voc": "PASCAL VOC 2012's test masks are not public (its evaluation server "
+                      "scores them)"}.get(str(kind), f"kind {kind!r} has no labelled test split")
+        raise ValueError(f"dataset {dataset!r} (kind {kind!r}) cannot be scored on a test split: "
+                         f"{why}; results/{dataset}/metrics.json scores {config['predict']['split']} "
+                         f"(kinds with test labels: {', '.join(sorted(TEST_LABEL_KINDS))})")
+    if TEST_SPLIT not in (ds.get("shards") or {}):
+        raise ValueError(f"dataset {dataset!r}: config key 'datasets.{dataset}.shards.test' is not "
+                         "set; give the test split its shards (e.g. {test: 1}) so that the "
+                         f"manifest holds its stills, then build {metrics_test_path(dataset)}")
 
 
 # --------------------------------------------------------------------------- frame windows
@@ -441,12 +492,18 @@ def training_manifest_inputs(config: Mapping[str, Any], dataset: str, name: str)
     return {"target": manifest_path(dataset), "extra": [manifest_path(e) for e in used]}
 
 
-def predict_inputs(config: Mapping[str, Any], dataset: str, name: str) -> dict[str, Any]:
-    """Named inputs of rule ``predict``: manifest, model, and flow shards of the scored split."""
+def predict_inputs(config: Mapping[str, Any], dataset: str, name: str,
+                   split: str | None = None) -> dict[str, Any]:
+    """Named inputs of rule ``predict`` (``split`` None: ``predict.split``) or ``predict_test``
+    (``split`` "test", checked by :func:`check_test_split`): manifest, model, and flow shards of
+    that split."""
     check_still(config, dataset, name)
+    split = split or config["predict"]["split"]
+    if split == TEST_SPLIT:
+        check_test_split(config, dataset)
     d: dict[str, Any] = {"manifest": manifest_path(dataset), "model": model_path(dataset, name)}
     if "flow" in needs_of(variant(config, name)):
-        d["flow"] = shard_paths(config, "flow", dataset, config["predict"]["split"])
+        d["flow"] = shard_paths(config, "flow", dataset, split)
     return d
 
 
@@ -549,7 +606,9 @@ def report_cfg(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def report_inputs(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
     """Input files of rule ``report_figures`` for ``dataset`` (named as the rule's ``input:``):
-    scores, the stages' quality files and the default variant's predictions."""
+    scores, the stages' quality files (no flow quality for still images: no flow stage), the
+    default variant's predictions and the val pseudo-label shards (frames' pseudo-label panel;
+    the pseudo-label quality reads them too)."""
     pred = predict_dir(dataset, default_variant(config, dataset))
     inputs: dict[str, Any] = {
         "manifest": manifest_path(dataset),
@@ -558,6 +617,7 @@ def report_inputs(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
            if not (s == "flow" and is_still(config, dataset))},
         "raw": f"{pred}/raw",
         "crf": f"{pred}/crf",
+        "pseudolabels": shard_paths(config, "pseudolabels", dataset, "val"),
     }
     if report_cfg(config)["ablation"]:
         inputs["ablation"] = ablation_path(dataset)

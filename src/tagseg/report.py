@@ -5,11 +5,16 @@
     ablation.html        every variant side by side (HTML table; raw and CRF, per-class IoU)
     ablation.png         mIoU per variant, raw and CRF (bars)
     class_iou.png        per-class IoU of the default variant, raw and CRF (bars)
-    quality_ladder.png   flow EPE -> heatmap mIoU -> pseudo-label mIoU -> final mIoU
-    frames/{snippet}.png RGB | ground truth | prediction raw | prediction CRF, a few val frames
+    quality_ladder.png   flow EPE -> heatmap mIoU -> pseudo-label mIoU -> final mIoU (datasets
+                         of still images, e.g. kind voc, have no flow: no EPE panel)
+    frames/{snippet}.png image | ground truth | prediction raw | prediction CRF | pseudo-label
+                         (the annotated frame's graph-cut labels; unsure pixels white), a few val frames
 
 Inputs are the JSON files the pipeline writes anyway (``metrics.json``, ``ablation.json``,
-``{flow,heatmaps,pseudolabels}/quality.json``) and the predicted labelId PNGs. Scores are
+``{flow,heatmaps,pseudolabels}/quality.json``; no flow quality for still images), the
+predicted labelId PNGs and the val pseudo-label shards (which the pseudo-label quality reads
+too). The same figures serve every kind (cityscapes/synthcity, camvid, youtube_objects,
+voc): classes and colours come from the manifest's class table. Scores are
 fractions in [0, 1] in the JSON files and shown in % here. Matplotlib is imported only when
 a figure is drawn. The rule's inputs are :func:`tagseg.plan.report_inputs`.
 """
@@ -224,14 +229,15 @@ def class_iou_figure(metrics: Mapping[str, Any], out_path: str | os.PathLike,
 # --------------------------------------------------------------------------- quality ladder
 
 
-def ladder(flow_q: Mapping[str, Any], heat_q: Mapping[str, Any], pseudo_q: Mapping[str, Any],
+def ladder(flow_q: Mapping[str, Any] | None, heat_q: Mapping[str, Any], pseudo_q: Mapping[str, Any],
            metrics: Mapping[str, Any], table: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The per-stage quality figures, from each stage's quality JSON.
 
-    Returns ``{"epe": {"all", "moving", "static"} (pixels, None without flow ground truth),
+    ``flow_q`` is None for a dataset of still images (no flow stage). Returns ``{"epe": {"all",
+    "moving", "static"} (pixels, None without flow ground truth) or None without flow,
     "steps": [(label, mIoU fraction or None, note), ...], "oracle": mIoU CRF or None}``.
     """
-    epe = flow_q.get("epe") or {}
+    epe = None if flow_q is None else (flow_q.get("epe") or {})
     pv = pseudo_q.get("variants") or {}
     pseudo = pv.get("pseudolabels") or pv.get("full") or {}
     cover = pseudo.get("coverage")
@@ -246,25 +252,30 @@ def ladder(flow_q: Mapping[str, Any], heat_q: Mapping[str, Any], pseudo_q: Mappi
     oracle = None
     if table is not None and "oracle" in table.get("variants", {}):
         oracle = table["variants"]["oracle"]["crf"].get("miou")
-    return {"epe": {k: epe.get(k) for k in ("all", "moving", "static")}, "steps": steps,
-            "oracle": oracle, "flow_note": flow_q.get("note")}
+    return {"epe": None if epe is None else {k: epe.get(k) for k in ("all", "moving", "static")},
+            "steps": steps, "oracle": oracle, "flow_note": None if flow_q is None else flow_q.get("note")}
 
 
 def ladder_figure(lad: Mapping[str, Any], out_path: str | os.PathLike, title: str = "") -> None:
-    """Two panels: flow EPE (pixels; all / moving / static) and the mIoU (%) step by step."""
+    """Two panels: flow EPE (pixels; all / moving / static) and the mIoU (%) step by step; the
+    second alone when ``lad["epe"]`` is None (still images: no flow stage)."""
     plt = _pyplot()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1, 3]})
-    keys = ("all", "moving", "static")
-    epe = [float("nan") if lad["epe"].get(k) is None else float(lad["epe"][k]) for k in keys]
-    _bar_labels(a1, a1.bar(keys, epe, color="#fdae6b"), "{:.2f}")
-    a1.set_ylabel("end-point error (px, lower is better)")
-    a1.set_title("1. optical flow (TV-L1)", fontsize=10)
-    if all(math.isnan(v) for v in epe):
-        a1.text(0.5, 0.5, lad.get("flow_note") or "no flow ground truth", transform=a1.transAxes,
-                ha="center", va="center", fontsize=8, wrap=True, color="grey")
-        a1.set_ylim(0, 1)
+    if lad["epe"] is None:
+        fig, a2 = plt.subplots(1, 1, figsize=(7.5, 3.8))
+        a1 = None
     else:
-        a1.set_ylim(0, max(v for v in epe if not math.isnan(v)) * 1.2)
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1, 3]})
+        keys = ("all", "moving", "static")
+        epe = [float("nan") if lad["epe"].get(k) is None else float(lad["epe"][k]) for k in keys]
+        _bar_labels(a1, a1.bar(keys, epe, color="#fdae6b"), "{:.2f}")
+        a1.set_ylabel("end-point error (px, lower is better)")
+        a1.set_title("1. optical flow (TV-L1)", fontsize=10)
+        if all(math.isnan(v) for v in epe):
+            a1.text(0.5, 0.5, lad.get("flow_note") or "no flow ground truth", transform=a1.transAxes,
+                    ha="center", va="center", fontsize=8, wrap=True, color="grey")
+            a1.set_ylim(0, 1)
+        else:
+            a1.set_ylim(0, max(v for v in epe if not math.isnan(v)) * 1.2)
     labels = [s[0] for s in lad["steps"]]
     vals = [_pct(s[1]) for s in lad["steps"]]
     colours = ["#a1d99b", "#74c476", "#9ecae1", "#3182bd"][: len(vals)]
@@ -284,9 +295,11 @@ def ladder_figure(lad: Mapping[str, Any], out_path: str | os.PathLike, title: st
     a2.set_xticks(range(len(vals)), labels, fontsize=8)
     a2.set_ylim(0, top * 1.2)
     a2.set_ylabel("mIoU on val (%)")
-    a2.set_title("2.–4. heatmaps → pseudo-labels → network", fontsize=10)
+    a2.set_title("2.–4. heatmaps → pseudo-labels → network" if a1 is not None else
+                 "heatmaps → pseudo-labels → network (still images: no flow)", fontsize=10)
     for ax in (a1, a2):
-        ax.spines[["top", "right"]].set_visible(False)
+        if ax is not None:
+            ax.spines[["top", "right"]].set_visible(False)
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
@@ -317,13 +330,41 @@ def _pixel_accuracy(gt_ids: np.ndarray, pred_ids: np.ndarray, table: ClassTable)
     return float((g[valid] == p[valid]).mean()) if valid.any() else None
 
 
+def read_pseudolabel(shards: Sequence[str | os.PathLike], snippet: Any) -> np.ndarray:
+    """(H, W) uint8 train ids (255 = unsure) of the annotated frame's pseudo-label, at working
+    size, from the shard ``shards[snippet.shard]`` (pseudo-label shards of its split)."""
+    from . import h5io
+    from .pseudolabels.storage import read_labels
+
+    if not 0 <= snippet.shard < len(shards):
+        raise ValueError(f"snippet {snippet.id}: shard {snippet.shard}, but {len(shards)} "
+                         "pseudo-label shards were given")
+    with h5io.open_artifact(shards[snippet.shard], "pseudolabels") as f:
+        offsets, labels, _ = read_labels(f, snippet.id)
+    return labels[list(offsets).index(0)]
+
+
+UNSURE_COLOURS = ((255, 255, 255), (255, 0, 255), (0, 255, 255))
+"""Candidates for pseudo-label pixels left unsure (train id 255): the first that is no class
+colour of the table (grey is CamVid's sky and VOC's car; white is no class of the shipped
+tables)."""
+
+
+def unsure_colour(table: ClassTable) -> tuple[int, int, int]:
+    """The colour unsure pseudo-label pixels get in ``table``'s figures (:data:`UNSURE_COLOURS`)."""
+    used = {tuple(int(v) for v in lab.color) for lab in table.labels}
+    return next((c for c in UNSURE_COLOURS if c not in used), UNSURE_COLOURS[0])
+
+
 def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_path: str | os.PathLike,
-                 table: ClassTable) -> dict[str, Any]:
-    """RGB | ground truth | raw | CRF for one annotated frame, with a colour legend.
+                 table: ClassTable, pseudo: np.ndarray | None = None) -> dict[str, Any]:
+    """Image | ground truth | raw | CRF (| pseudo-label) for one annotated frame, with a legend.
 
     Predictions and ground truth are labelId PNGs of ``table`` (the manifest's class table);
-    the frame is shown at ground-truth size.
-    Returns per-frame pixel accuracies (fractions over evaluated pixels).
+    the frame is shown at ground-truth size. ``pseudo``: the frame's pseudo-label, (h, w)
+    train ids of ``table`` at working size (255 unsure: :func:`unsure_colour`), resized to the ground truth
+    (nearest); None leaves its panel out. Returns per-frame pixel accuracies (fractions over
+    evaluated pixels; for the pseudo-label over evaluated pixels it labels) and its coverage.
     """
     from .images import read_ground_truth, read_label, read_rgb
 
@@ -342,12 +383,32 @@ def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_p
         preds[kind] = img
     pal = table.label_palette()
     acc = {k: _pixel_accuracy(gt, v, table) for k, v in preds.items()}
-    panels = [("RGB", rgb), ("ground truth", pal[gt])]
+    panels = [("image", rgb), ("ground truth", pal[gt])]
     for kind, name in (("raw", "raw"), ("crf", "+ dense CRF")):
         a = acc[kind]
         panels.append((f"{variant} {name}" + ("" if a is None else f" — {100 * a:.0f} % px"), pal[preds[kind]]))
+    pseudo_ids = None
+    coverage = None
+    if pseudo is not None:
+        import cv2
+
+        train = np.asarray(pseudo, np.uint8)
+        if train.shape != gt.shape:
+            train = cv2.resize(train, (w, h), interpolation=cv2.INTER_NEAREST)
+        sure = train != table.ignore
+        pseudo_ids = table.train_to_label_lut()[train]
+        g = table.label_to_train_lut()[gt]
+        scored = sure & (g != table.ignore)
+        acc["pseudo"] = float((g[scored] == train[scored]).mean()) if scored.any() else None
+        coverage = float(sure.mean())
+        tp = table.train_palette().copy()
+        tp[table.ignore] = unsure_colour(table)
+        a = acc["pseudo"]
+        panels.append((f"pseudo-label ({100 * coverage:.0f} % labelled"
+                       + ("" if a is None else f", {100 * a:.0f} % right") + ")", tp[train]))
     aspect = h / w
-    fig, axes = plt.subplots(1, 4, figsize=(14, 14 / 4 * aspect + 1.1))
+    k = len(panels)
+    fig, axes = plt.subplots(1, k, figsize=(3.5 * k, 3.5 * aspect + 1.1))
     for ax, (title, im) in zip(axes, panels):
         ax.imshow(im, interpolation="nearest")
         ax.set_title(title, fontsize=9)
@@ -355,14 +416,22 @@ def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_p
     from matplotlib.patches import Patch
 
     present = set(np.unique(gt).tolist()) | set(np.unique(preds["raw"]).tolist()) | set(np.unique(preds["crf"]).tolist())
+    if pseudo_ids is not None:
+        present |= set(np.unique(pseudo_ids[train != table.ignore]).tolist())
     handles = [Patch(color=np.array(lab.color) / 255, label=lab.name)
                for lab in table.labels if lab.label_id in present and lab.train_id != table.ignore]
+    if pseudo_ids is not None and coverage is not None and coverage < 1.0:
+        handles.append(Patch(facecolor=np.array(unsure_colour(table)) / 255, edgecolor="grey",
+                             label="unsure (pseudo-label)"))
     if handles:
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 10), fontsize=7, frameon=False)
     fig.suptitle(snippet.id, fontsize=10)
     fig.tight_layout(rect=(0, 0.08 if handles else 0, 1, 1))
     _save(fig, out_path)
-    return {"snippet": snippet.id, "pixel_accuracy": acc}
+    out: dict[str, Any] = {"snippet": snippet.id, "pixel_accuracy": acc}
+    if coverage is not None:
+        out["pseudo_coverage"] = coverage
+    return out
 
 
 # --------------------------------------------------------------------------- all figures
@@ -371,7 +440,7 @@ def frame_figure(snippet: Any, pred_root: str | os.PathLike, variant: str, out_p
 def make_figures(
     manifest: str | os.PathLike,
     metrics: str | os.PathLike,
-    flow_quality: str | os.PathLike,
+    flow_quality: str | os.PathLike | None,
     heatmaps_quality: str | os.PathLike,
     pseudolabels_quality: str | os.PathLike,
     pred_root: str | os.PathLike,
@@ -379,12 +448,16 @@ def make_figures(
     frames_dir: str | os.PathLike | None = None,
     ablation: str | os.PathLike | None = None,
     cfg: Mapping[str, Any] | None = None,
+    pseudolabels: Sequence[str | os.PathLike] | None = None,
 ) -> dict[str, Any]:
     """Write every report figure (:data:`FIGURES` under ``out_dir``, frames under ``frames_dir``).
 
-    ``pred_root`` is ``results/{dataset}/predict/{variant}`` of the default variant;
-    ``ablation`` the ``ablation.json`` (None: the table holds the default variant only);
-    ``cfg`` the config ``report`` section (keys left out: the schema's defaults). Returns a summary (written files, frame accuracies).
+    ``flow_quality`` is None for datasets of still images (no flow stage: the ladder has no
+    EPE panel); ``pred_root`` is ``results/{dataset}/predict/{variant}`` of the default
+    variant; ``ablation`` the ``ablation.json`` (None: the table holds the default variant
+    only); ``cfg`` the config ``report`` section (keys left out: the schema's defaults);
+    ``pseudolabels`` the pseudo-label shards of the scored split in shard order (None: the
+    frames have no pseudo-label panel). Returns a summary (written files, frame accuracies).
     """
     from .datasets.manifest import load
 
@@ -402,14 +475,16 @@ def make_figures(
     ablation_figure(table, out / "ablation.png")
     man = load(manifest)
     class_iou_figure(m, out / "class_iou.png", man.table)
-    lad = ladder(_read_json(flow_quality), _read_json(heatmaps_quality), _read_json(pseudolabels_quality), m, table)
+    flow_q = None if flow_quality is None else _read_json(flow_quality)
+    lad = ladder(flow_q, _read_json(heatmaps_quality), _read_json(pseudolabels_quality), m, table)
     ladder_figure(lad, out / "quality_ladder.png",
                   title=f"Quality per stage — {m.get('dataset')} {m.get('split')}")
     split = m.get("split") or "val"
     frames_out.mkdir(parents=True, exist_ok=True)
     shown = []
     for s in select_frames(man.split(split), int(cfg["frames"])):
-        shown.append(frame_figure(s, pred_root, variant, frames_out / f"{s.id}.png", man.table))
+        pseudo = None if pseudolabels is None else read_pseudolabel(pseudolabels, s)
+        shown.append(frame_figure(s, pred_root, variant, frames_out / f"{s.id}.png", man.table, pseudo))
     if int(cfg["frames"]) > 0 and not shown:
         log.warning("no %s snippet with ground truth in %s: no qualitative frames", split, manifest)
     log.info("report figures for %s (%s): %s and %d frames", m.get("dataset"), variant,

@@ -15,7 +15,7 @@ _validate_config(config)
 
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
-    split="train|val",
+    split="train|val|test",  # test: kinds with public test labels (plan.TEST_LABEL_KINDS)
     shard="[0-9]+",
 
 

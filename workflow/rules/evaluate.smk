@@ -52,6 +52,56 @@ rule evaluate:
         "../scripts/evaluate_default.py"
 
 
+rule evaluate_test_variant:
+    input:
+        manifest=manifest_path,
+        raw="results/{dataset}/predict_test/{variant}/raw",
+        crf="results/{dataset}/predict_test/{variant}/crf",
+    output:
+        "results/{dataset}/evaluate_test/{variant}.json",
+    params:
+        split=plan.TEST_SPLIT,
+    log:
+        "results/{dataset}/logs/evaluate_test/{variant}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/evaluate_test/{variant}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../../envs/tagseg.yaml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate_test:
+    """The default variant on the test split (kinds with public test labels: camvid)."""
+    input:
+        lambda w: plan.evaluate_test_path(w.dataset, plan.default_variant(config, w.dataset)),
+    output:
+        report(
+            "results/{dataset}/metrics_test.json",
+            caption="../report/scores.rst",
+            category="5. Score files",
+            labels={"dataset": "{dataset}", "file": "metrics_test.json"},
+        ),
+    params:
+        variant=lambda w: plan.default_variant(config, w.dataset),
+    log:
+        "results/{dataset}/logs/evaluate_test/metrics.log",
+    benchmark:
+        "results/{dataset}/benchmarks/evaluate_test/metrics.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../../envs/tagseg.yaml"
+    script:
+        "../scripts/evaluate_default.py"
+
+
 rule ablation:
     input:
         lambda w: [plan.evaluate_path(w.dataset, v) for v in plan.ablation_variants(config, w.dataset)],

@@ -19,7 +19,7 @@ cfg = dict(snakemake.params.cfg)
 with deterministic(snakemake.config["deterministic"]):
     summary = predict_split(
         load(snakemake.input.manifest),
-        cfg["split"],
+        snakemake.params.split if hasattr(snakemake.params, "split") else cfg["split"],
         snakemake.input.model,
         snakemake.wildcards.variant,
         Path(out.raw).parent,

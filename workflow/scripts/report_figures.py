@@ -10,7 +10,7 @@ i, o = snakemake.input, snakemake.output
 make_figures(
     manifest=i.manifest,
     metrics=i.metrics,
-    flow_quality=i.flow_quality,
+    flow_quality=i.flow_quality if hasattr(i, "flow_quality") else None,  # still images: no flow
     heatmaps_quality=i.heatmaps_quality,
     pseudolabels_quality=i.pseudolabels_quality,
     pred_root=Path(i.raw).parent,
@@ -18,4 +18,5 @@ make_figures(
     frames_dir=o.frames,
     ablation=i.ablation if hasattr(i, "ablation") else None,
     cfg=snakemake.params.cfg,
+    pseudolabels=list(i.pseudolabels) if hasattr(i, "pseudolabels") else None,
 )

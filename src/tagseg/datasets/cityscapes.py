@@ -248,6 +248,10 @@ def build_manifest(name: str, cfg: dict[str, Any]) -> Manifest:
     kind = str(cfg["kind"])
     _check_root(name, kind, root)
     shards: dict[str, int] = dict(cfg["shards"])
+    if "test" in shards:
+        raise ManifestError(f"config key 'datasets.{name}.shards.test': Cityscapes' test labels "
+                            "are not public (its gtFine/test masks are placeholders; only the "
+                            "benchmark server scores the test split): give train and val only")
     snippets: list[Snippet] = []
     sizes: dict[tuple[int, int], list[str]] = {}
     dirs = _Dirs()

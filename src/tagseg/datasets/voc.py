@@ -15,17 +15,26 @@ and the augmented training set of Hariharan et al.'s SBD (``benchmark.tgz``, unp
 its two usual forms:
 
 - ``datasets.{name}.sbd``: the ``benchmark_RELEASE`` folder, whose ``dataset/train.txt`` and
-  ``dataset/val.txt`` list 11,355 VOC 2011 images (masks in ``dataset/cls/{id}.mat``,
-  ``GTcls.Segmentation``). The training list is then VOC train ∪ SBD train ∪ SBD val minus VOC
-  val: the 10,582 images of Hong et al. (the same rule as mmsegmentation's
-  ``tools/dataset_converters/voc_aug.py``, open-mmlab/mmsegmentation);
+  ``dataset/val.txt`` list 11,355 VOC 2011 images (8,498 + 2,857), ``dataset/img/{id}.jpg``
+  their images and ``dataset/cls/{id}.mat`` their masks: a MATLAB struct ``GTcls`` whose field
+  ``Segmentation`` is the (H, W) uint8 class-index mask (0..20), beside
+  ``Boundaries`` and ``CategoriesPresent`` (read as ``loadmat(f)['GTcls'][0]['Segmentation'][0]``
+  in open-mmlab/mmsegmentation ``tools/dataset_converters/voc_aug.py`` and pytorch/vision
+  ``torchvision/datasets/sbd.py``). The training list is then VOC train ∪ SBD train ∪ SBD val
+  minus VOC val: the 10,582 images of Hong et al. (mmsegmentation's ``AUG_LEN`` rule, same
+  file). A training image without a VOC mask gets its SBD mask (:func:`read_sbd_mask`),
+  converted once, when the manifest is built, to a single-channel PNG under
+  :func:`tagseg.plan.ground_truth_dir` (``{city}/{id}.png``); an image missing from
+  ``JPEGImages`` is taken from ``dataset/img``;
 - ``datasets.{name}.train_list: train_aug``: a list already made that way,
   ``ImageSets/Segmentation/train_aug.txt`` (or ``trainaug.txt``), with the converted masks in
   ``SegmentationClassAug/{id}.png`` (single-channel 0..20, 255; DeepLab's convention).
 
 A snippet is one still image (no flow): ``frames = [JPEGImages/{id}.jpg]``, ``annotated = 0``,
-``gt`` its mask (``SegmentationClass`` or ``SegmentationClassAug``; None for a training image
-with neither: weak supervision needs only tags), ``city`` the id's year (predictions go to
+``gt`` its mask (``SegmentationClass``, else ``SegmentationClassAug``, else SBD's ``cls/{id}.mat``
+converted; None for a training image with none: weak supervision needs only tags; training
+masks serve the quality reports on train and the ``oracle`` variant, never a weak variant's
+training), ``city`` the id's year (predictions go to
 ``predict/{variant}/raw/{year}/``). Tags are the image-level labels: the object classes named
 in its XML annotation, plus ``background`` (present in every VOC image, the one background
 class of Hong et al.). Images are resized to one working size (``datasets.{name}.size``
@@ -161,6 +170,40 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     return arr.astype(np.uint8)
 
 
+def read_sbd_mask(path: str | os.PathLike) -> np.ndarray:
+    """An SBD class mask ``dataset/cls/{id}.mat`` as (H, W) uint8 class indices (0..20).
+
+    The file is a MATLAB struct ``GTcls`` with a field ``Segmentation`` (see the module
+    docstring). A missing file, one :func:`scipy.io.loadmat` cannot read, a file without that
+    struct or field, a mask that is not 2-D or holds indices outside 0..20 and 255 raise
+    :class:`VocError` naming the file.
+    """
+    from scipy.io import loadmat
+
+    path = Path(path)
+    if not path.is_file():
+        raise VocError(f"{path}: SBD mask not found")
+    try:
+        data = loadmat(str(path))
+    except Exception as e:  # noqa: BLE001 - scipy raises ValueError, TypeError, OSError, ...
+        raise VocError(f"{path}: unreadable or corrupt SBD mask ({type(e).__name__}: {e})") from None
+    gt = data.get("GTcls")
+    names = getattr(getattr(gt, "dtype", None), "names", None) or ()
+    if gt is None or "Segmentation" not in names or gt.size != 1:
+        raise VocError(f"{path}: not an SBD class mask (expected a MATLAB struct GTcls with a "
+                       f"field Segmentation; found variables {sorted(k for k in data if not k.startswith('__'))}"
+                       f"{'' if gt is None else f', GTcls fields {list(names)}'})")
+    seg = np.asarray(gt["Segmentation"].ravel()[0])
+    if seg.ndim != 2 or not np.issubdtype(seg.dtype, np.integer):
+        raise VocError(f"{path}: GTcls.Segmentation is {seg.dtype} of shape {seg.shape}, "
+                       "expected an (H, W) integer class-index mask")
+    bad = np.setdiff1d(np.unique(seg), np.r_[np.arange(len(CLASSES)), IGNORE])
+    if bad.size:
+        raise VocError(f"{path}: GTcls.Segmentation holds class indices {bad.tolist()[:5]} "
+                       "outside 0..20 and 255")
+    return seg.astype(np.uint8)
+
+
 def read_tags(xml_path: str | os.PathLike) -> list[str]:
     """Object classes named in a VOC annotation (``<object><name>``), in table order.
 
@@ -217,12 +260,18 @@ def train_ids(name: str, cfg: Mapping[str, Any], root: Path) -> list[str]:
         path = seg / "trainaug.txt"
     ids = read_list(path, f"datasets.{name}.train_list")
     if cfg["sbd"]:
-        sbd = Path(cfg["sbd"]) / "dataset"
-        key = f"datasets.{name}.sbd"
-        extra = read_list(sbd / "train.txt", key) + read_list(sbd / "val.txt", key)
         val = set(read_list(seg / "val.txt", f"datasets.{name}.root"))
-        ids = sorted((set(ids) | set(extra)) - val)
+        ids = sorted((set(ids) | set(sbd_ids(name, cfg))) - val)
     return ids
+
+
+def sbd_ids(name: str, cfg: Mapping[str, Any]) -> list[str]:
+    """Ids of SBD's ``dataset/train.txt`` then ``dataset/val.txt`` ([] without ``sbd``)."""
+    if not cfg["sbd"]:
+        return []
+    sbd = Path(cfg["sbd"]) / "dataset"
+    key = f"datasets.{name}.sbd"
+    return read_list(sbd / "train.txt", key) + read_list(sbd / "val.txt", key)
 
 
 def _mask_path(root: Path, image_id: str) -> Path | None:
@@ -231,6 +280,21 @@ def _mask_path(root: Path, image_id: str) -> Path | None:
         if p.is_file():
             return p
     return None
+
+
+def sbd_mask_png(name: str, cfg: Mapping[str, Any], image_id: str, gt_root: Path) -> Path:
+    """Convert SBD's ``dataset/cls/{image_id}.mat`` (:func:`read_sbd_mask`) to the single-channel
+    PNG ``{gt_root}/{year}/{image_id}.png`` (written atomically) and return its path. A missing
+    .mat names the file and the config key ``datasets.{name}.sbd``."""
+    from ..images import write_png
+
+    mat = Path(cfg["sbd"]) / "dataset" / "cls" / f"{image_id}.mat"
+    if not mat.is_file():
+        raise VocError(f"{mat}: SBD mask not found (config key 'datasets.{name}.sbd': every id "
+                       "of dataset/train.txt and dataset/val.txt has its dataset/cls/{id}.mat)")
+    out = gt_root / image_id.split("_")[0] / f"{image_id}.png"
+    write_png(out, read_sbd_mask(mat))
+    return out
 
 
 def _image_path(name: str, cfg: Mapping[str, Any], root: Path, image_id: str) -> Path:
@@ -245,16 +309,23 @@ def _image_path(name: str, cfg: Mapping[str, Any], root: Path, image_id: str) ->
                    f"'datasets.{name}.root')")
 
 
-def build_manifest(name: str, cfg: Mapping[str, Any]) -> Manifest:
+def build_manifest(name: str, cfg: Mapping[str, Any],
+                   gt_dir: str | os.PathLike | None = None) -> Manifest:
     """Scan a VOC tree (config section ``datasets.{name}``) and return its manifest.
 
     Splits: ``train`` (:func:`train_ids`) and ``val`` (``ImageSets/Segmentation/val.txt``,
     every image with its mask). ``max_images`` ({split: n}, optional) keeps the first n ids of
-    a split (smoke runs). Working size: ``size`` [H, W] pixels.
+    a split (smoke runs). Working size: ``size`` [H, W] pixels. ``gt_dir``: where SBD masks of
+    training images without a VOC mask are written as PNGs (default
+    :func:`tagseg.plan.ground_truth_dir`; only with ``sbd``).
     """
+    from ..plan import ground_truth_dir
+
     cfg = section(f"datasets.{name}", cfg)  # keys left out take the schema's defaults
     root = Path(cfg["root"])
     _check_root(name, root)
+    in_sbd = set(sbd_ids(name, cfg))
+    gt_root = Path(gt_dir if gt_dir is not None else ground_truth_dir(name))
     shards = {str(k): int(v) for k, v in cfg["shards"].items()}
     limit = dict(cfg["max_images"] or {})
     snippets: list[Snippet] = []
@@ -272,11 +343,13 @@ def build_manifest(name: str, cfg: Mapping[str, Any]) -> Manifest:
         for image_id in ids:
             frame = _image_path(name, cfg, root, image_id)
             mask = _mask_path(root, image_id)
-            if split == "val" and mask is None:
-                raise VocError(f"{root / 'SegmentationClass' / (image_id + '.png')}: mask of val "
-                               "image missing (every val image is scored)")
             if mask is not None:
                 read_mask(mask)  # a colour PNG or unknown index fails here, naming it
+            elif split == "train" and image_id in in_sbd:
+                mask = sbd_mask_png(name, cfg, image_id, gt_root)  # a bad .mat fails, naming it
+            elif split == "val":
+                raise VocError(f"{root / 'SegmentationClass' / (image_id + '.png')}: mask of val "
+                               "image missing (every val image is scored)")
             tags = [BACKGROUND, *read_tags(root / "Annotations" / f"{image_id}.xml")]
             snippets.append(Snippet(id=image_id, split=split, city=image_id.split("_")[0],
                                     frames=[str(frame)], annotated=0, tags=tags,
