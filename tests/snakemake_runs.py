@@ -164,6 +164,13 @@ def planned_jobs(workdir: Path, *args: str, with_output: bool = False, **kw):
     return (jobs, out) if with_output else jobs
 
 
+def run_jobs(r: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count that a real (not dry) run planned, from the "Job stats" it prints
+    before its first job: what `planned_jobs` would have said just before it, without a
+    separate dry run. {} when nothing was to be done."""
+    return _job_stats(r.stdout + r.stderr)
+
+
 def _job_stats(out: str) -> dict[str, int]:
     jobs: dict[str, int] = {}
     if "Job stats:" not in out:

@@ -66,11 +66,11 @@ def test_ablation_seeds_target_trains_each_seed(tiny_run, tmp_path):
     wd = sr.copy_run(tiny_run, tmp_path / "run")
     sr.write_config(wd, {"train": {"ablation": ["no_heatmap"], "seeds": [0, 1]}})
     target = f"{sr.RESULTS}/ablation_seeds.md"
-    jobs = sr.planned_jobs(wd, target)
-    assert jobs.get("train") == 2 and jobs.get("predict") == 2 and jobs.get("ablation_seeds") == 1, jobs
     default_model = wd / sr.RESULTS / "train" / sr.VARIANT / "model.pt"
     before = default_model.stat().st_mtime_ns
-    sr.snakemake(wd, "--cores", "2", target, timeout=600)
+    r = sr.snakemake(wd, "--cores", "2", target, timeout=600)
+    jobs = sr.run_jobs(r)  # what the run planned
+    assert jobs.get("train") == 2 and jobs.get("predict") == 2 and jobs.get("ablation_seeds") == 1, jobs
     assert default_model.stat().st_mtime_ns == before
     seeds = [torch.load(wd / sr.RESULTS / "train" / f"no_heatmap-seed{k}" / "model.pt",
                         map_location="cpu", weights_only=False)["meta"]["seed"] for k in (0, 1)]

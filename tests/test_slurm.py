@@ -14,6 +14,7 @@ the user-facing profile keeps the plugin's default (sacct).
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import time
 
@@ -109,12 +110,16 @@ def job_resources(plan_output: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.skipif(NO_WORKFLOW is not None, reason=NO_WORKFLOW or "")
-def test_workflow_through_slurm_equals_local_run(cluster, tmp_path):
+def test_workflow_through_slurm_equals_local_run(cluster, tiny_run, tmp_path):
     """Every planned job (per stage, per shard) becomes one completed sbatch job sized from
-    its rule, and the artifacts equal those of a local run of the same config."""
+    its rule, and the artifacts equal those of a local run of the same config. Both runs start
+    from the shared tiny run's rendered dataset (its `results/` removed), so the jobs are the
+    manifest and the stage's shards."""
     targets = slurm_targets()
     local, remote = tmp_path / "local", tmp_path / "slurm"
     for wd in (local, remote):
+        sr.copy_run(tiny_run, wd)
+        shutil.rmtree(wd / "results")
         sr.write_config(wd)
 
     # (--cores: a dry run otherwise caps each rule's threads at one core)

@@ -21,8 +21,6 @@ import json
 
 import h5py
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from ..h5io import ArtifactError
 
@@ -58,6 +56,11 @@ def upsample(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     m = np.asarray(maps, dtype=np.float32)
     if tuple(m.shape[-2:]) == tuple(size):
         return m
+    # torch only here: readers of maps stored at working size (the pseudo-label and quality
+    # jobs) do not pay for importing it
+    import torch
+    import torch.nn.functional as F
+
     t = F.interpolate(torch.from_numpy(m), size=tuple(int(v) for v in size), mode="bilinear",
                       align_corners=False)
     return t.clamp_(0, 1).numpy()
