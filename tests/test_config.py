@@ -49,17 +49,19 @@ def test_dataset_heatmaps_keys_override_the_section_for_its_rules_and_its_web_cl
     from tagseg.plan import heatmaps_config, train_provenance
 
     cfg = copy.deepcopy(CONFIG)
-    cfg["datasets"]["synthcity_voc"]["heatmaps"] = {"cam": {"epochs": 3}, "scales": [2.0]}
+    cfg["datasets"]["synthcity_voc"]["heatmaps"] = {"cam": {"epochs": 3}, "scales": [1.0]}
     validate(cfg)
     h = heatmaps_config(cfg, "synthcity_voc")
-    assert h["cam"]["epochs"] == 3 and h["scales"] == [2.0]
+    assert h["cam"]["epochs"] == 3 and h["scales"] == [1.0]
     assert h["cam"]["lr"] == CONFIG["heatmaps"]["cam"]["lr"]  # the section's other keys stay
-    assert heatmaps_config(cfg, "synthcity_voc_web") == h  # a webvideos dataset takes its source's
+    web = heatmaps_config(cfg, "synthcity_voc_web")  # a webvideos dataset: its own keys over its source's
+    assert web == {**h, "scales": CONFIG["datasets"]["synthcity_voc_web"]["heatmaps"]["scales"]}
     assert heatmaps_config(cfg, "synthcity") == cfg["heatmaps"] == heatmaps_config(cfg)
     # the heatmap stage's config hash follows the overlay; the target's and its extras' are kept apart
     assert prov.chain(cfg, "heatmaps", "synthcity_voc") != prov.chain(cfg, "heatmaps", "synthcity")
     p = train_provenance(cfg, "synthcity_voc", "videos_only")
-    assert p["others"]["synthcity_voc_web"]["heatmaps"] == p["hashes"]["heatmaps"]
+    assert p["others"]["synthcity_voc_web"]["heatmaps"] != p["hashes"]["heatmaps"]  # its own scales
+    assert p["others"]["synthcity_voc_web"]["flow"] == p["hashes"]["flow"]
     want = prov.Expectations.from_param(p).of("pseudolabels", "synthcity_voc_web")
     assert dict(want.chain) == p["others"]["synthcity_voc_web"] and want.manifest is None
     cfg["datasets"]["synthcity_voc"]["heatmaps"]["cam"]["epoch"] = 3  # checked merged, named

@@ -545,15 +545,16 @@ def retrieval_config(config: Mapping[str, Any], dataset: str | None = None) -> d
 def heatmaps_config(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
     """Config section ``heatmaps`` with ``datasets.{dataset}.heatmaps`` (a dataset's own
     classifier and heatmap settings, e.g. PASCAL VOC's ImageNet tag classifier) laid over it,
-    nested dicts one level deep. A webvideos dataset without its own takes its source's: it
-    uses the source's classifier (rule ``webvideos_classifiers``)."""
-    over = None
-    if dataset is not None:
-        ds = (config.get("datasets") or {}).get(dataset) or {}
-        over = ds.get("heatmaps")
-        if over is None and ds.get("kind") == "webvideos" and ds.get("source"):
-            over = ((config.get("datasets") or {}).get(ds["source"]) or {}).get("heatmaps")
-    return overlay(config["heatmaps"], over)
+    nested dicts one level deep. A webvideos dataset uses its source's classifier (rule
+    ``webvideos_classifiers``): its source's keys are laid first, then its own."""
+    cfg = dict(config["heatmaps"])
+    if dataset is None:
+        return cfg
+    datasets = config.get("datasets") or {}
+    ds = datasets.get(dataset) or {}
+    if ds.get("kind") == "webvideos" and ds.get("source"):
+        cfg = overlay(cfg, (datasets.get(ds["source"]) or {}).get("heatmaps"))
+    return overlay(cfg, ds.get("heatmaps"))
 
 
 def retrieval_index(config: Mapping[str, Any], dataset: str) -> str | None:
