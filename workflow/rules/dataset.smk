@@ -54,7 +54,7 @@ rule webvideos_manifest:
     output:
         "results/{dataset}/manifest.json",
     params:
-        dataset=lambda w: dataset_cfg(w.dataset),
+        dataset=lambda w: dataset_params(w.dataset),
         offsets=plan.needed_offsets(config),
     log:
         "results/{dataset}/logs/manifest.log",
