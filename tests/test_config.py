@@ -44,6 +44,18 @@ def test_dataset_retrieval_keys_override_the_section():
         retrieval_config({"datasets": {}}, "synthcity")
 
 
+def test_web_videos_are_rendered_for_the_dataset_s_own_retrieval_classes():
+    from tagseg.plan import web_render_config
+
+    cfg = copy.deepcopy(CONFIG)
+    validate(cfg)
+    assert web_render_config(cfg, "synthcity") == {k: cfg["retrieval"][k] for k in ("classes", "web")}
+    cfg["datasets"]["synthcity_voc"]["retrieval"]["classes"] = ["bicycle", "train"]
+    validate(cfg)
+    assert web_render_config(cfg, "synthcity_voc")["classes"] == ["bicycle", "train"]
+    assert web_render_config(cfg, "synthcity")["classes"] == CONFIG["retrieval"]["classes"]
+
+
 def test_dataset_heatmaps_keys_override_the_section_for_its_rules_and_its_web_clips():
     from tagseg import provenance as prov
     from tagseg.plan import heatmaps_config, train_provenance

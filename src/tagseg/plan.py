@@ -542,6 +542,13 @@ def retrieval_config(config: Mapping[str, Any], dataset: str | None = None) -> d
     return overlay(config["retrieval"], over)
 
 
+def web_render_config(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
+    """Rule ``retrieval_webvideos``'s ``cfg`` for a rendered dataset: the classes its web videos
+    are rendered for and the ``retrieval.web`` knobs, with the dataset's own ``retrieval`` keys."""
+    cfg = retrieval_config(config, dataset)
+    return {k: cfg[k] for k in ("classes", "web")}
+
+
 def heatmaps_config(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
     """Config section ``heatmaps`` with ``datasets.{dataset}.heatmaps`` (a dataset's own
     classifier and heatmap settings, e.g. PASCAL VOC's ImageNet tag classifier) laid over it,

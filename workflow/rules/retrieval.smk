@@ -19,7 +19,7 @@ rule retrieval_webvideos:
         catalogue="{root}/web/catalogue.json",
         truth="{root}/web/truth.json",
     params:
-        cfg=lambda w: {k: retrieval_cfg()[k] for k in ("classes", "web")},
+        cfg=lambda w: plan.web_render_config(config, synth_dataset(w)),
     log:
         "logs/retrieval_webvideos/{root}.log",
     benchmark:
