@@ -536,10 +536,14 @@ def retrieval_config(config: Mapping[str, Any], dataset: str | None = None) -> d
     thresholds and scorer settings) laid over it; nested dicts merge one level deep."""
     if "retrieval" not in config:
         raise ConfigError("no 'retrieval' section in the config: add one (see config/config.yaml)")
-    over = {}
-    if dataset is not None:
-        over = ((config.get("datasets") or {}).get(dataset) or {}).get("retrieval") or {}
-    return overlay(config["retrieval"], over)
+    return overlay(config["retrieval"], _own_keys(config, dataset, "retrieval"))
+
+
+def _own_keys(config: Mapping[str, Any], dataset: str | None, section: str) -> Mapping[str, Any] | None:
+    """``datasets.{dataset}.{section}``: a dataset's own keys of a config section (None: none)."""
+    if dataset is None:
+        return None
+    return ((config.get("datasets") or {}).get(dataset) or {}).get(section)
 
 
 def web_render_config(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
@@ -555,13 +559,10 @@ def heatmaps_config(config: Mapping[str, Any], dataset: str | None = None) -> di
     nested dicts one level deep. A webvideos dataset uses its source's classifier (rule
     ``webvideos_classifiers``): its source's keys are laid first, then its own."""
     cfg = dict(config["heatmaps"])
-    if dataset is None:
-        return cfg
-    datasets = config.get("datasets") or {}
-    ds = datasets.get(dataset) or {}
+    ds = ((config.get("datasets") or {}).get(dataset) or {}) if dataset is not None else {}
     if ds.get("kind") == "webvideos" and ds.get("source"):
-        cfg = overlay(cfg, (datasets.get(ds["source"]) or {}).get("heatmaps"))
-    return overlay(cfg, ds.get("heatmaps"))
+        cfg = overlay(cfg, _own_keys(config, ds["source"], "heatmaps"))
+    return overlay(cfg, _own_keys(config, dataset, "heatmaps"))
 
 
 def retrieval_index(config: Mapping[str, Any], dataset: str) -> str | None:
