@@ -89,6 +89,20 @@ def test_street_style_videos_truth_from_labels(tmp_path):
         web_render.render(tmp_path / "x", ["bus"], style="cartoon")
 
 
+def test_a_voc_keyword_is_drawn_as_its_cityscapes_class_and_recorded_in_its_own_name(tmp_path):
+    """PASCAL VOC's ``motorbike`` is rendered as synthcity's ``motorcycle``; the catalogue and
+    truth keep the keyword's name; a class the renderer cannot draw fails naming it."""
+    t = web_render.render(tmp_path, ["motorbike"], videos_per_keyword=1, seconds=4, fps=4,
+                          width=64, height=36, faults=False)
+    v = t["videos"]["motorbike-000"]
+    assert (v["keyword"], v["class"], v["kind"]) == ("motorbike", "motorbike", "relevant")
+    assert max(v["coverage"]) > 0  # the motorcycle's own labels
+    cat = json.loads((tmp_path / "catalogue.json").read_text())["keywords"]
+    assert [e["id"] for e in cat["motorbike"]] == ["motorbike-000"]
+    with pytest.raises(Exception, match="aeroplane"):
+        web_render.render(tmp_path / "x", ["aeroplane"], videos_per_keyword=1)
+
+
 def test_street_shots_follow_the_subject():
     from synthcity.shots import render_shot
     from synthcity.textures import make_atlas

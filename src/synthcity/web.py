@@ -63,6 +63,9 @@ KINDS = ("relevant", "clickbait", "distractor", "relevant_bad_thumb", "relevant"
          "distractor", "relevant")
 FAULTS = ("truncated", "bad_thumb", "missing")
 STYLES = ("street", "bands")
+RENDERED_AS: dict[str, str] = {"motorbike": "motorcycle"}
+"""Keyword class names of other class tables (PASCAL VOC, YouTube-Objects) -> the Cityscapes
+class the renderer draws for them; every other keyword is a Cityscapes class name."""
 
 
 def _texture(rng: np.random.Generator, h: int, w: int, amp: float) -> np.ndarray:
@@ -219,7 +222,9 @@ def render(
     fps: int = 12, width: int = 256, height: int = 144, gop_s: float = 2.0, seed: int = 0,
     relevant_fraction: float = 0.05, faults: bool = True, style: str = "street",
 ) -> dict[str, Any]:
-    """Render web videos for every keyword (a Cityscapes class name) under ``root``.
+    """Render web videos for every keyword under ``root``: a Cityscapes class name, or a class
+    name of :data:`RENDERED_AS` (e.g. PASCAL VOC's ``motorbike``). ``truth.json`` and the
+    catalogue name the keyword, so the truth is in the dataset's own class names.
 
     ``width`` x ``height`` pixels; ``style``: ``street`` or ``bands`` (module docstring).
     Writes videos, thumbnails, ``catalogue.json`` and, last, ``truth.json`` (the marker).
@@ -234,7 +239,8 @@ def render(
     truth: dict[str, Any] = {"fps": fps, "relevant_fraction": relevant_fraction, "gop_s": gop_s,
                              "size": [height, width], "style": style, "videos": {}}
     for ki, kw in enumerate(keywords):
-        cls_table.train_id(kw)  # unknown or void class names fail here, naming the class
+        drawn = RENDERED_AS.get(kw, kw)
+        cls_table.train_id(drawn)  # unknown or void class names fail here, naming the class
         entries = catalogue.setdefault(default_keyword(kw), [])
         kinds = [KINDS[i % len(KINDS)] for i in range(videos_per_keyword)]
         for i, kind in enumerate(kinds + (list(FAULTS) if faults else [])):
@@ -244,9 +250,9 @@ def render(
             if style == "street":
                 city = CITIES["train"][i % len(CITIES["train"])]
                 frames, cover, thumb, thumb_cover = render_street_video(
-                    rng, [seed, 77, ki, i], kw, base_kind, seconds, fps, height, width, atlas, city)
+                    rng, [seed, 77, ki, i], drawn, base_kind, seconds, fps, height, width, atlas, city)
             else:
-                frames, cover, thumb, thumb_cover = render_video(rng, kw, base_kind, seconds, fps,
+                frames, cover, thumb, thumb_cover = render_video(rng, drawn, base_kind, seconds, fps,
                                                                  height, width)
             vpath, tpath = root / "videos" / f"{vid}.mp4", root / "thumbs" / f"{vid}.jpg"
             if fault != "missing":

@@ -218,16 +218,16 @@ def webvideos_source(wildcards):
     src = dataset_cfg(wildcards.dataset)["source"]
     if src not in config["datasets"] or webvideos_data.is_webvideos(config["datasets"][src]):
         raise ValueError(
-            f"config key datasets.{wildcards.dataset}.source: {src!r} must name a dataset of kind "
-            f"synthcity or cityscapes under 'datasets' (known: {', '.join(config['datasets'])})"
+            f"config key datasets.{wildcards.dataset}.source: {src!r} must name a dataset under "
+            f"'datasets' that is not itself of kind webvideos (known: {', '.join(config['datasets'])})"
         )
     return src
 
 
 def webvideos_inputs(wildcards):
-    """Inputs of `webvideos_manifest`: the source's clip files (retrieval.classes) and manifest."""
+    """Inputs of `webvideos_manifest`: the source's clip files (its retrieval.classes) and manifest."""
     src = webvideos_source(wildcards)
-    return {"clips": plan.clip_paths(src, retrieval_cfg()["classes"]),
+    return {"clips": plan.clip_paths(src, plan.retrieval_config(config, src)["classes"]),
             "source_manifest": plan.manifest_path(src)}
 
 
