@@ -84,6 +84,28 @@ def test_dataset_heatmaps_keys_override_the_section_for_its_rules_and_its_web_cl
         validate(cfg)
 
 
+def test_dataset_train_keys_override_the_section_for_the_networks_trained_for_it():
+    from tagseg.plan import train_config, train_inputs, train_section
+
+    cfg = copy.deepcopy(CONFIG)
+    cfg["datasets"]["synthcity_voc"]["train"] = {"model": {"init": "classifiers"}, "iterations": 7}
+    validate(cfg)
+    own = train_config(cfg, "images_only", "synthcity_voc")
+    assert own["iterations"] == 7 and own["model"]["init"] == "classifiers"
+    assert own["model"]["width"] == CONFIG["train"]["model"]["width"]  # the section's other keys stay
+    assert own["model"]["flow_L"] == CONFIG["flow"]["L"]  # resolved from the merged section
+    assert train_config(cfg, "heatmap", "synthcity") == train_config(cfg, "heatmap")  # others: the section's
+    assert train_section(cfg, "synthcity")["model"]["init"] == CONFIG["train"]["model"]["init"]
+    assert train_inputs(cfg, "synthcity_voc", "images_only")["init"] == "results/synthcity_voc/classifiers/model.pt"
+    assert "init" not in train_inputs(cfg, "synthcity", "heatmap")
+    cfg["datasets"]["synthcity_voc"]["train"] = {"model": {"backbone": "resnet"}}  # checked merged, named
+    with pytest.raises(ConfigError, match=r"datasets\.synthcity_voc\.train\.model\.backbone"):
+        validate(cfg)
+    cfg["datasets"]["synthcity_voc"]["train"] = {"variants": {}}  # dataset-level keys stay the dataset's
+    with pytest.raises(ConfigError, match=r"datasets\.synthcity_voc\.train.*'variants'"):
+        validate(cfg)
+
+
 # ---------------------------------------------------------------- defaults (config/schema.yaml)
 
 SCHEMA_DOC = yaml.safe_load(SCHEMA.read_text())

@@ -110,9 +110,10 @@ def _problem_lines(error: jsonschema.ValidationError, origins: Mapping[str, str]
     return [f"config key {where or '(top level)'}: {_short(error.message, 200)}"]
 
 
-OVERLAID = ("heatmaps",)
-"""Sections a dataset may override key by key (``datasets.{name}.heatmaps``); the section
-with a dataset's keys laid over it (:func:`overlay`) must itself pass the schema."""
+OVERLAID = ("heatmaps", "train")
+"""Sections a dataset may override key by key (``datasets.{name}.heatmaps``,
+``datasets.{name}.train``); the section with a dataset's keys laid over it (:func:`overlay`)
+must itself pass the schema."""
 
 
 def overlay(section: Mapping[str, Any], over: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -362,14 +362,21 @@ def net_flow_L(config: Mapping[str, Any], train: Mapping[str, Any] | None = None
     return int(own) if own is not None else flow_L(config)
 
 
-def train_config(config: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """What training ``name`` depends on (rule ``train``'s ``cfg``): the shared ``train`` keys and
-    its own variant section (editing another variant, ``variant``, ``ablation`` or ``seeds`` does
-    not rerun it), with ``model.flow_L`` resolved (:func:`net_flow_L`)."""
-    cfg = {k: v for k, v in config["train"].items()
-           if k not in ("variants", "variant", "ablation", "seeds")}
+def train_section(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
+    """Config section ``train`` with ``datasets.{dataset}.train`` (the network, optimiser and
+    schedule of the networks trained for that dataset) laid over it, nested dicts one level deep."""
+    return overlay(config["train"], _own_keys(config, dataset, "train"))
+
+
+def train_config(config: Mapping[str, Any], name: str, dataset: str | None = None) -> dict[str, Any]:
+    """What training ``name`` for ``dataset`` depends on (rule ``train``'s ``cfg``): the ``train``
+    keys (:func:`train_section`) and its own variant section (editing another variant,
+    ``variant``, ``ablation`` or ``seeds`` does not rerun it), with ``model.flow_L`` resolved
+    (:func:`net_flow_L`)."""
+    section = train_section(config, dataset)
+    cfg = {k: v for k, v in section.items() if k not in ("variants", "variant", "ablation", "seeds")}
     cfg["variants"] = {name: variant(config, name)}
-    cfg["model"] = {**cfg["model"], "flow_L": net_flow_L(config)}
+    cfg["model"] = {**cfg["model"], "flow_L": net_flow_L(config, section)}
     return cfg
 
 
@@ -474,7 +481,7 @@ def train_inputs(config: Mapping[str, Any], dataset: str, name: str) -> dict[str
         if need in STAGE_OF_INPUT:
             stage = STAGE_OF_INPUT[need]
             d[need] = [p for ds in (*own, *used) for p in shard_paths(config, stage, ds, "train")]
-    if config["train"]["model"]["init"] == "classifiers":
+    if train_section(config, dataset)["model"]["init"] == "classifiers":
         d["init"] = classifier_paths(dataset)["model"]
     src = adapt_from(config, name)
     if src is not None:

@@ -169,10 +169,10 @@ wildcard_constraints:
 
 
 def dataset_params(dataset):
-    """Config section of ``dataset`` less its ``retrieval`` and ``heatmaps`` keys, which only the
-    retrieval and heatmap rules read (changing a retrieval threshold or a classifier setting must
-    not rebuild the manifest and all after it)."""
-    return {k: v for k, v in dataset_cfg(dataset).items() if k not in ("retrieval", "heatmaps")}
+    """Config section of ``dataset`` less its ``retrieval``, ``heatmaps`` and ``train`` keys, which
+    only the retrieval, heatmap and training rules read (changing a retrieval threshold, a
+    classifier or a network setting must not rebuild the manifest and all after it)."""
+    return {k: v for k, v in dataset_cfg(dataset).items() if k not in ("retrieval", "heatmaps", "train")}
 
 
 def retrieval_cfg(wildcards=None):

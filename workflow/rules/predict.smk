@@ -14,7 +14,7 @@ rule predict:
     params:
         cfg=lambda w: config["predict"],
         provenance=lambda w: plan.predict_provenance(config, w.dataset, w.variant),
-        backbone=config["train"]["model"]["backbone"],
+        backbone=lambda w: plan.train_section(config, w.dataset)["model"]["backbone"],
         device=config["device"],
     log:
         "results/{dataset}/logs/predict/{variant}.log",
@@ -45,7 +45,7 @@ rule predict_test:
         cfg=lambda w: config["predict"],
         split=plan.TEST_SPLIT,
         provenance=lambda w: plan.predict_provenance(config, w.dataset, w.variant),
-        backbone=config["train"]["model"]["backbone"],
+        backbone=lambda w: plan.train_section(config, w.dataset)["model"]["backbone"],
         device=config["device"],
     log:
         "results/{dataset}/logs/predict_test/{variant}.log",

@@ -14,7 +14,7 @@ rule train:
         model="results/{dataset}/train/{variant}/model.pt",
         history="results/{dataset}/train/{variant}/train.json",
     params:
-        cfg=lambda w: plan.train_config(config, w.variant),
+        cfg=lambda w: plan.train_config(config, w.variant, w.dataset),
         provenance=lambda w: plan.train_provenance(config, w.dataset, w.variant),
         offsets=config["frames"]["train_offsets"],
         seed=lambda w: plan.train_seed(config, w.variant),
