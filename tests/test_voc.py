@@ -348,6 +348,8 @@ def test_tiny_voc_run_reaches_metrics_json_and_the_report(tmp_path):
     run. The report's ablation (Hong's Table 1 rows) needs the video half, too long for the
     suite: its plan is checked in test_plan_of_a_still_image_dataset_has_no_flow_and_hongs_variants."""
     import snakemake_runs as sr
+    import torch
+
     from tagseg import report as rp
 
     sr.write_config(tmp_path, {
@@ -378,6 +380,10 @@ def test_tiny_voc_run_reaches_metrics_json_and_the_report(tmp_path):
     acc = json.loads((tmp_path / "results/synthcity_voc/classifiers/accuracy.json").read_text())
     assert acc["source"] == "tags" and acc["classes"]["background"]["head"] == "complement"
     assert not (tmp_path / "results/synthcity_voc/flow").exists()  # still images: no flow stage
+    ck = torch.load(tmp_path / "results/synthcity_voc/train/images_only/model.pt", weights_only=False)
+    # its own `train` keys (config.yaml: datasets.synthcity_voc.train) over the tiny train section
+    assert ck["meta"]["net"]["backbone"] == "efficientnet_lite0" and ck["meta"]["inputs"]["init"] == "imagenet"
+    assert ck["meta"]["net"]["width"] == 0.25 and ck["meta"]["iteration"] == sr.TINY["train"]["iterations"]
 
 
 def test_tag_classifier_maps_are_per_location_probabilities_and_background_their_complement():
