@@ -199,9 +199,28 @@ def test_loss_terms_per_variant(tiny):
 # ------------------------------------------------------------------------------------ loop
 
 
-def test_oracle_learns_and_resume_matches_uninterrupted(tiny, tmp_path):
+def test_balanced_sampling_draws_each_tag_class_about_equally_often():
+    from tagseg.train.loop import _batches, sample_weights
+
+    tags = [["car"]] * 8 + [["bus"]] * 2 + [[]]  # 8 car snippets, 2 bus, 1 untagged
+    assert sample_weights(tags, "uniform") is None
+    w = sample_weights(tags, "balanced")
+    assert w[:8].sum().item() == pytest.approx(1.0) == w[8:10].sum().item() and w[10] == pytest.approx(1 / 11)
+    assert sorted(i for b in _batches(11, 2, 0, 3) for i in b) != list(range(11))  # 5 batches: 10 of 11
+    assert sorted(i for b in _batches(10, 2, 0, 3) for i in b) == list(range(10))  # uniform: a permutation
+    draws = [i for e in range(200) for b in _batches(11, 2, 0, e, w) for i in b]
+    assert draws == [i for e in range(200) for b in _batches(11, 2, 0, e, w) for i in b]  # (seed, epoch) only
+    bus = sum(8 <= i < 10 for i in draws) / len(draws)
+    car = sum(i < 8 for i in draws) / len(draws)
+    assert 0.4 < bus < 0.55 and 0.4 < car < 0.55  # uniform draws would give 0.18 / 0.73
+    with pytest.raises(ValueError, match="train.sampling"):
+        sample_weights(tags, "rare")
+
+
+@pytest.mark.parametrize("sampling", ["uniform", "balanced"])
+def test_oracle_learns_and_resume_matches_uninterrupted(tiny, tmp_path, sampling):
     m, shards = tiny
-    cfg = train_cfg(iterations=6)
+    cfg = train_cfg(iterations=6, sampling=sampling)
     full = train(m, cfg, "oracle", tmp_path / "a" / "model.pt", shards["train"], readers=READERS,
                  progress=False, history_path=tmp_path / "a" / "train.json")
     assert (tmp_path / "a" / "model.pt").exists() and not (tmp_path / "a" / "checkpoint.pt").exists()

@@ -131,21 +131,50 @@ def loss_terms(
     return terms
 
 
-def _batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+SAMPLING = ("uniform", "balanced")
+"""``train.sampling``: every sample once per epoch, or tag classes drawn equally often."""
+
+
+def sample_weights(tags: Sequence[Sequence[str]], sampling: str) -> torch.Tensor | None:
+    """Draw weights (N,) of the N samples with these tags (class names), or None (``uniform``).
+
+    ``balanced``: a sample weighs max over its tags c of 1 / (samples tagged c), so each tag
+    class is about equally likely per draw (a web snippet has one tag: class-balanced over the
+    retrieved classes); an untagged sample weighs 1 / N.
+    """
+    if sampling not in SAMPLING:
+        raise ValueError(f"config key train.sampling: {sampling!r} is not one of {' | '.join(SAMPLING)}")
+    if sampling == "uniform":
+        return None
+    count: dict[str, int] = {}
+    for t in tags:
+        for c in set(t):
+            count[c] = count.get(c, 0) + 1
+    return torch.tensor([max((1.0 / count[c] for c in t), default=1.0 / len(tags)) for t in tags],
+                        dtype=torch.float64)
+
+
+def _batches(n: int, batch_size: int, seed: int, epoch: int,
+             weights: torch.Tensor | None = None) -> list[list[int]]:
+    """An epoch's batches: a permutation of the ``n`` samples, or ``n`` draws with replacement
+    by ``weights``; depends only on (seed, epoch)."""
     g = torch.Generator().manual_seed(seed * 100003 + epoch)
-    perm = torch.randperm(n, generator=g).tolist()
+    if weights is None:
+        order = torch.randperm(n, generator=g).tolist()
+    else:
+        order = torch.multinomial(weights, n, replacement=True, generator=g).tolist()
     nb = max(1, n // batch_size)
-    return [perm[i * batch_size:(i + 1) * batch_size] for i in range(nb)]
+    return [order[i * batch_size:(i + 1) * batch_size] for i in range(nb)]
 
 
 def _stream(ds: FrameDataset, batch_size: int, workers: int, seed: int, start: int,
-            pin: bool) -> Iterator[dict[str, Any]]:
+            pin: bool, weights: torch.Tensor | None = None) -> Iterator[dict[str, Any]]:
     """Endless batches from iteration ``start`` on; the order depends only on (seed, iteration)."""
     per_epoch = max(1, len(ds) // batch_size)
     epoch, skip = divmod(start, per_epoch)
     while True:
         ds.set_epoch(epoch)
-        batches = _batches(len(ds), batch_size, seed, epoch)[skip:]
+        batches = _batches(len(ds), batch_size, seed, epoch, weights)[skip:]
         loader = DataLoader(ds, batch_sampler=batches, num_workers=workers, pin_memory=pin,
                             persistent_workers=False)
         yield from loader
@@ -424,10 +453,12 @@ def train(
 
     batch_size = min(int(cfg["batch_size"]), len(ds))
     workers = int(cfg["workers"])
-    stream = _stream(ds, batch_size, workers, seed, start, pin=device.type == "cuda")
-    log.info("training %s: %d samples, %d iterations from %d, batch %d, losses %s, device %s, amp %s, "
-             "%.2f M parameters", variant, len(ds), iterations, start, batch_size, losses, device, amp,
-             sum(p.numel() for p in net.parameters()) / 1e6)
+    sampling = str(cfg.get("sampling", "uniform"))
+    weights = sample_weights([snip.tags for snip, _ in ds.items], sampling)
+    stream = _stream(ds, batch_size, workers, seed, start, pin=device.type == "cuda", weights=weights)
+    log.info("training %s: %d samples (%s sampling), %d iterations from %d, batch %d, losses %s, "
+             "device %s, amp %s, %.2f M parameters", variant, len(ds), sampling, iterations, start,
+             batch_size, losses, device, amp, sum(p.numel() for p in net.parameters()) / 1e6)
 
     def save_checkpoint(it: int) -> None:
         ck.save(ckpt_path, {"meta": {**meta, "iteration": it}, "model": net.state_dict(),
