@@ -5,6 +5,7 @@ import re as _re
 from tagseg import plan
 from tagseg.datasets import listing as dataset_listing
 from tagseg.datasets import webvideos as webvideos_data
+from tagseg.config import OVERLAID as _OVERLAID
 from tagseg.config import validate as _validate_config
 
 # Every rule reads the validated config, defaults filled from config/schema.yaml. The Snakefile
@@ -172,7 +173,7 @@ def dataset_params(dataset):
     """Config section of ``dataset`` less its ``retrieval``, ``heatmaps`` and ``train`` keys, which
     only the retrieval, heatmap and training rules read (changing a retrieval threshold, a
     classifier or a network setting must not rebuild the manifest and all after it)."""
-    return {k: v for k, v in dataset_cfg(dataset).items() if k not in ("retrieval", "heatmaps", "train")}
+    return {k: v for k, v in dataset_cfg(dataset).items() if k not in ("retrieval", *_OVERLAID)}
 
 
 def retrieval_cfg(wildcards=None):
