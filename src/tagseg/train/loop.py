@@ -453,7 +453,7 @@ def train(
 
     batch_size = min(int(cfg["batch_size"]), len(ds))
     workers = int(cfg["workers"])
-    sampling = str(cfg.get("sampling", "uniform"))
+    sampling = str(cfg["sampling"])
     weights = sample_weights([snip.tags for snip, _ in ds.items], sampling)
     stream = _stream(ds, batch_size, workers, seed, start, pin=device.type == "cuda", weights=weights)
     log.info("training %s: %d samples (%s sampling), %d iterations from %d, batch %d, losses %s, "
